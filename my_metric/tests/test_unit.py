@@ -1,39 +1,141 @@
 # (C) Datadog, Inc. 2026-present
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
+import json
 
-from typing import Callable
+import pytest
+import yaml
 
-from datadog_checks.base.stubs.aggregator import AggregatorStub
-from datadog_checks.base.types import InstanceType
+from datadog_checks.base import ConfigurationError
 from datadog_checks.dev.utils import get_metadata_metrics
 from datadog_checks.my_metric import MyMetricCheck
 
+from . import common
 
-def test_check(
-    dd_run_check: Callable[..., None],
-    aggregator: AggregatorStub,
-    instance: InstanceType,
-) -> None:
-    check = MyMetricCheck('my_metric', {}, [instance])
+pytestmark = pytest.mark.unit
+
+
+def submitted_values(aggregator):
+    return [point.value for point in aggregator.metrics(common.METRIC_NAME)]
+
+
+def test_check_submits_one_gauge_with_instance_tags(dd_run_check, aggregator, instance):
+    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
     dd_run_check(check)
 
-    # Assert every metric emitted is declared in metadata.csv with the correct type and unit,
-    # and that every metric in metadata.csv was emitted.
+    aggregator.assert_metric(common.METRIC_NAME, metric_type=aggregator.GAUGE, count=1, tags=common.INSTANCE_TAGS)
+    [value] = submitted_values(aggregator)
+    assert common.DEFAULT_MIN <= value <= common.DEFAULT_MAX
+    assert value == int(value)
+    aggregator.assert_metrics_using_metadata(get_metadata_metrics())
+    aggregator.assert_all_metrics_covered()
+
+
+def test_check_without_tags_submits_untagged_gauge(dd_run_check, aggregator):
+    dd_run_check(MyMetricCheck(common.CHECK_NAME, {}, [{}]))
+
+    aggregator.assert_metric(common.METRIC_NAME, count=1, tags=[])
+    aggregator.assert_all_metrics_covered()
+
+
+def test_default_range_is_uniform_over_0_to_1000_with_both_ends_reached(dd_run_check, aggregator, instance):
+    # 30,000 draws from 1001 values: each end is missed with probability (1000/1001)**30000 < 1e-13.
+    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    dd_run_check(check)
+    for _ in range(30000 - 1):
+        check.check(instance)
+
+    values = submitted_values(aggregator)
+    assert len(values) == 30000
+    assert min(values) == common.DEFAULT_MIN
+    assert max(values) == common.DEFAULT_MAX
+    assert all(value == int(value) for value in values)
+    # Uniform mean is 500 with a standard error of about 1.7 here; 20 is over 10 standard errors.
+    assert abs(sum(values) / len(values) - 500) < 20
+
+
+@pytest.mark.parametrize(
+    'min_value, max_value',
+    [
+        pytest.param(5, 7, id='small range'),
+        pytest.param(-3, 3, id='negative lower bound'),
+        pytest.param(42, 42, id='equal bounds'),
+        pytest.param(990, 1000000, id='upper bound above the default'),
+    ],
+)
+def test_min_and_max_overrides_bound_every_value(dd_run_check, aggregator, min_value, max_value):
+    instance = {'min_value': min_value, 'max_value': max_value, 'tags': common.INSTANCE_TAGS}
+    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    dd_run_check(check)
+    for _ in range(500):
+        check.check(instance)
+
+    values = submitted_values(aggregator)
+    assert len(values) == 501
+    assert all(min_value <= value <= max_value for value in values)
+    if max_value - min_value < 10:
+        assert {min_value, max_value} <= set(values)
+
+
+def test_conf_yaml_example_runs_as_shipped(dd_run_check, aggregator):
+    conf = yaml.safe_load(common.CONF_EXAMPLE.read_text())
+    [instance] = conf['instances']
+    assert instance == {'min_collection_interval': 45}
+
+    check = MyMetricCheck(common.CHECK_NAME, conf['init_config'] or {}, [instance])
+    dd_run_check(check)
+
+    assert check.config.min_collection_interval == 45
+    aggregator.assert_metric(common.METRIC_NAME, count=1, tags=[])
     aggregator.assert_metrics_using_metadata(get_metadata_metrics())
 
-    # The following are useful assertions to help new users get started.
 
-    # Assert a specific metric was emitted with a specific value, count, and tag set.
-    # aggregator.assert_metric('my_metric.<metric>', value=1.23, count=1, tags=['foo:bar'])
+# Each row: the instance, then fragments the ConfigurationError message must contain
+# (the field, the value received, what is allowed).
+BAD_CONFIGURATIONS = [
+    pytest.param({'min_value': 900, 'max_value': 100}, ['`min_value` (900)', '`max_value` (100)', 'lower'], id='min>max'),
+    pytest.param({'min_value': 2000}, ['`min_value` (2000)', '`max_value` (1000)'], id='min above default max'),
+    pytest.param({'max_value': -1}, ['`min_value` (0)', '`max_value` (-1)'], id='max below default min'),
+    pytest.param({'min_value': 1.5}, ['min_value', '1.5 (float)', 'whole number'], id='float min'),
+    pytest.param({'max_value': 999.0}, ['max_value', '999.0 (float)', 'whole number'], id='integral float max'),
+    pytest.param({'min_value': '10'}, ['min_value', "'10' (str)", 'whole number'], id='string min'),
+    pytest.param({'max_value': 'a lot'}, ['max_value', "'a lot' (str)", 'whole number'], id='string max'),
+    pytest.param({'min_value': None}, ['min_value', 'None (NoneType)', 'whole number'], id='null min'),
+    pytest.param({'max_value': None}, ['max_value', 'None (NoneType)', 'whole number'], id='null max'),
+    pytest.param({'max_value': True}, ['max_value', 'True (bool)', 'whole number'], id='boolean max'),
+    pytest.param({'min_collection_interval': 0}, ['min_collection_interval', '0 (int)', 'greater than 0'], id='zero'),
+    pytest.param({'min_collection_interval': -45}, ['min_collection_interval', '-45 (int)', 'greater than 0'], id='neg'),
+    pytest.param(
+        {'min_collection_interval': '45s'}, ['min_collection_interval', "'45s' (str)", 'number of seconds'], id='unit'
+    ),
+    pytest.param(
+        {'min_collection_interval': None}, ['min_collection_interval', 'None (NoneType)', 'number'], id='null interval'
+    ),
+    pytest.param({'tags': 'team:ops'}, ['tags', "'team:ops' (str)", 'list of strings'], id='tags string'),
+    pytest.param({'tags': ['team:ops', 7]}, ['tags', 'entry 2', '7 (int)', 'string'], id='tags with int'),
+    pytest.param({'tags': {'team': 'ops'}}, ['tags', "(dict)", 'list of strings'], id='tags mapping'),
+]
 
-    # Assert a metric carries a specific tag (exact match) or any tag with a given prefix.
-    # aggregator.assert_metric_has_tag('my_metric.<metric>', 'env:prod')
-    # aggregator.assert_metric_has_tag_prefix('my_metric.<metric>', 'host:')
 
-    # Assert a service check was emitted with a specific status.
-    # from datadog_checks.base.constants import ServiceCheck
-    # aggregator.assert_service_check('my_metric.can_connect', ServiceCheck.OK, count=1)
+@pytest.mark.parametrize('instance, expected_fragments', BAD_CONFIGURATIONS)
+def test_bad_configuration_names_field_value_and_fix(instance, expected_fragments):
+    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
 
-    # Assert nothing was emitted that wasn't covered by an assertion above.
-    aggregator.assert_all_metrics_covered()
+    with pytest.raises(ConfigurationError) as error:
+        check.load_configuration_models()
+
+    message = str(error.value)
+    for fragment in expected_fragments:
+        assert fragment in message, f'{fragment!r} not in {message!r}'
+
+
+@pytest.mark.parametrize('instance, expected_fragments', BAD_CONFIGURATIONS)
+def test_bad_configuration_fails_the_run_and_submits_nothing(aggregator, instance, expected_fragments):
+    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+
+    # AgentCheck.run is what the Agent calls: it reports the error instead of raising it.
+    [error] = json.loads(check.run())
+
+    assert 'ConfigurationError' in error['traceback']
+    assert expected_fragments[0] in error['message']
+    assert not aggregator.metrics(common.METRIC_NAME)
