@@ -15,3 +15,14 @@ DEFAULT_MAX = 1000
 INSTANCE_TAGS = ['team:challenge', 'source:tests']
 
 INSTANCE = {'tags': INSTANCE_TAGS}
+
+# deploy/: the files a user copies onto a host Agent, also mounted into the ddev e2e Agent.
+DEPLOY_DIR = REPO_ROOT / 'deploy'
+DATADOG_USER_MODULE = DEPLOY_DIR / 'mysql' / 'datadog_user.py'
+AGENT_DATADOG_YAML = DEPLOY_DIR / 'agent' / 'datadog.yaml'
+AGENT_MYSQL_CONF = DEPLOY_DIR / 'agent' / 'conf.d' / 'mysql.d' / 'conf.yaml'
+COMPOSE_FILE = HERE / 'docker' / 'docker-compose.yaml'
+
+MYSQL_E2E_PORT = 3306
+FLASK_DEMO_PORT = 5050
+FLASK_DEMO_URL = f'http://127.0.0.1:{FLASK_DEMO_PORT}'
