@@ -1,0 +1,80 @@
+"""Locating and loading the assets the command provisions."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+DASHBOARD_FILE = "assets/dashboards/my_metric_overview.json"
+MONITOR_FILE = "assets/monitors/my_metric_high.json"
+ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
+
+
+class UsageError(Exception):
+    """Bad input from the person running the command; the message names the field and the fix."""
+
+
+def default_integration_dir() -> Path:
+    # provisioning/my_metric_provisioning/assets.py -> repository root / my_metric
+    return Path(__file__).resolve().parents[2] / "my_metric"
+
+
+def resolve_integration_dir(option: str | None) -> Path:
+    chosen = option or os.environ.get(ASSETS_DIR_ENV)
+    path = Path(chosen) if chosen else default_integration_dir()
+    if not (path / "manifest.json").is_file():
+        origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
+        raise UsageError(
+            f"{origin}: no manifest.json in {path}. Pass --assets-dir pointing at the my_metric integration "
+            f"directory of the repository (the one holding manifest.json and assets/), or set {ASSETS_DIR_ENV}."
+        )
+    return path
+
+
+def load_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UsageError(f"{path}: file not found. Check --assets-dir or restore the file from git.") from None
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
+
+
+def downtime_files() -> list[Path]:
+    folder = resources.files("my_metric_provisioning") / "data" / "downtimes"
+    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json"))
+
+
+def known_metrics() -> dict[str, str]:
+    """Metrics of other integrations the assets may use, with where each name comes from."""
+    text = (resources.files("my_metric_provisioning") / "data" / "known_metrics.csv").read_text(encoding="utf-8")
+    return {row["metric_name"]: row["source"] for row in csv.DictReader(text.splitlines())}
+
+
+def integration_metrics(integration_dir: Path) -> set[str]:
+    with open(integration_dir / "metadata.csv", encoding="utf-8", newline="") as handle:
+        return {row["metric_name"] for row in csv.DictReader(handle)}
+
+
+@dataclass
+class Assets:
+    integration_dir: Path
+    manifest: dict
+    dashboard: dict
+    monitor: dict
+    downtimes: dict[str, dict] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, integration_dir: Path, downtime_paths: list[Path] | None = None) -> "Assets":
+        downtimes = {p.stem: load_json(p) for p in (downtime_paths if downtime_paths is not None else downtime_files())}
+        return cls(
+            integration_dir=integration_dir,
+            manifest=load_json(integration_dir / "manifest.json"),
+            dashboard=load_json(integration_dir / DASHBOARD_FILE),
+            monitor=load_json(integration_dir / MONITOR_FILE),
+            downtimes=downtimes,
+        )

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem in one asset: where it is, what is wrong, how to fix it."""
+
+    source: str
+    path: str
+    message: str
+    hint: str = ""
+
+    def __str__(self) -> str:
+        text = f"{self.source}: {self.path}: {self.message}"
+        if self.hint:
+            text += f" Hint: {self.hint}"
+        return text
+
+
+def json_path(parts) -> str:
+    path = "$"
+    for part in parts:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def did_you_mean(value, choices) -> str:
+    close = difflib.get_close_matches(str(value), sorted(str(c) for c in choices), n=3, cutoff=0.6)
+    if close:
+        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
+    return ""
