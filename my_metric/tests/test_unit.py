@@ -93,7 +93,9 @@ def test_conf_yaml_example_runs_as_shipped(dd_run_check, aggregator):
 # Each row: the instance, then fragments the ConfigurationError message must contain
 # (the field, the value received, what is allowed).
 BAD_CONFIGURATIONS = [
-    pytest.param({'min_value': 900, 'max_value': 100}, ['`min_value` (900)', '`max_value` (100)', 'lower'], id='min>max'),
+    pytest.param(
+        {'min_value': 900, 'max_value': 100}, ['`min_value` (900)', '`max_value` (100)', 'lower'], id='min>max'
+    ),
     pytest.param({'min_value': 2000}, ['`min_value` (2000)', '`max_value` (1000)'], id='min above default max'),
     pytest.param({'max_value': -1}, ['`min_value` (0)', '`max_value` (-1)'], id='max below default min'),
     pytest.param({'min_value': 1.5}, ['min_value', '1.5 (float)', 'whole number'], id='float min'),
@@ -104,7 +106,9 @@ BAD_CONFIGURATIONS = [
     pytest.param({'max_value': None}, ['max_value', 'None (NoneType)', 'whole number'], id='null max'),
     pytest.param({'max_value': True}, ['max_value', 'True (bool)', 'whole number'], id='boolean max'),
     pytest.param({'min_collection_interval': 0}, ['min_collection_interval', '0 (int)', 'greater than 0'], id='zero'),
-    pytest.param({'min_collection_interval': -45}, ['min_collection_interval', '-45 (int)', 'greater than 0'], id='neg'),
+    pytest.param(
+        {'min_collection_interval': -45}, ['min_collection_interval', '-45 (int)', 'greater than 0'], id='neg'
+    ),
     pytest.param(
         {'min_collection_interval': '45s'}, ['min_collection_interval', "'45s' (str)", 'number of seconds'], id='unit'
     ),
