@@ -239,8 +239,10 @@ class ApmTestAgent:
         """
         deadline = time.monotonic() + timeout
         traces = self.traces(token)
+        # Large sessions are costly to serialize; poll them less often.
+        poll_interval = min(1.0, 0.1 + count / 2000)
         while len(traces) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
+            time.sleep(poll_interval)
             traces = self.traces(token)
         if len(traces) < count:
             raise HarnessError(f"expected {count} traces, got {len(traces)} after {timeout}s")
