@@ -150,7 +150,8 @@ def connect(settings: ConnectionSettings) -> pymysql.connections.Connection:
         host=settings.host,
         port=settings.port,
         user=settings.user,
-        password=settings.password,
+        # PyMySQL would encode a str password as latin-1; the server stored it as UTF-8.
+        password=settings.password.encode('utf-8'),
         connect_timeout=settings.connect_timeout,
         autocommit=True,
     )

@@ -15,7 +15,9 @@ from contextlib import ExitStack, closing
 
 import pymysql
 import pytest
+import yaml
 
+from . import common
 from .conftest import load_datadog_user_module
 
 datadog_user = load_datadog_user_module()
@@ -223,7 +225,8 @@ def test_verify_reports_a_wrong_password(datadog_settings):
 
 @pytest.mark.integration
 def test_apply_rotates_the_password(admin_settings, datadog_settings, datadog_password):
-    rotated = secrets.token_urlsafe(24)
+    # Quote, backslash and non-ASCII characters must survive the trip through the SQL.
+    rotated = secrets.token_urlsafe(24) + "'\\é"
     try:
         datadog_user.apply(admin_settings, rotated)
         with pytest.raises(pymysql.MySQLError) as excinfo:
@@ -327,3 +330,31 @@ def test_settings_repr_hides_the_password():
     settings = datadog_user.ConnectionSettings('db', 3306, 'datadog', password)
     assert password not in repr(settings)
     assert password not in str(settings)
+
+
+def test_agent_files_keep_secrets_out_and_carry_the_challenge_host_tags():
+    mysql_conf = yaml.safe_load(common.AGENT_MYSQL_CONF.read_text(encoding='utf-8'))
+    [mysql_instance] = mysql_conf['instances']
+    assert mysql_instance['username'] == datadog_user.DATADOG_USER
+    assert mysql_instance['password'] == '%%env_DD_MYSQL_PASSWORD%%'
+
+    agent = yaml.safe_load(common.AGENT_DATADOG_YAML.read_text(encoding='utf-8'))
+    assert sorted(tag.split(':', 1)[0] for tag in agent['tags']) == ['env', 'machine_name', 'region', 'role']
+    assert f"env:{agent['env']}" in agent['tags']
+    assert agent['apm_config'] == {'enabled': True, 'apm_non_local_traffic': True}
+
+
+def test_compose_uses_the_deploy_sql_and_takes_secrets_from_the_environment():
+    compose = yaml.safe_load(common.COMPOSE_FILE.read_text(encoding='utf-8'))
+    mysql = compose['services']['mysql']
+    assert mysql['image'] == 'mysql:8.4'
+    mounts = {
+        volume.split(':')[1]: (common.COMPOSE_FILE.parent / volume.split(':')[0]).resolve()
+        for volume in mysql['volumes']
+    }
+    assert mounts['/docker-entrypoint-initdb.d'] == datadog_user.HERE / 'initdb'
+    assert mounts['/datadog-sql'] == datadog_user.HERE
+    for service in compose['services'].values():
+        for name, value in service.get('environment', {}).items():
+            if 'PASSWORD' in name:
+                assert str(value).startswith('${') and str(value).endswith(':-}'), name
