@@ -8,8 +8,11 @@ The server comes from MYSQL_HOST / MYSQL_PORT / MYSQL_ROOT_USER / MYSQL_ROOT_PAS
 The `datadog` user is left in place afterwards, as the local run creates it too.
 """
 
+import os
 import re
 import secrets
+import shutil
+import subprocess
 import time
 from contextlib import ExitStack, closing
 
@@ -358,3 +361,42 @@ def test_compose_uses_the_deploy_sql_and_takes_secrets_from_the_environment():
         for name, value in service.get('environment', {}).items():
             if 'PASSWORD' in name:
                 assert str(value).startswith('${') and str(value).endswith(':-}'), name
+
+
+@pytest.mark.integration
+def test_mysql_image_init_script_creates_the_same_user(server, admin_settings, datadog_password, tmp_path):
+    """Runs deploy/mysql/initdb/10-datadog-user.sh as the image's entrypoint would, with its
+    docker_process_sql replaced by the local mysql client."""
+    client = shutil.which('mysql') or shutil.which('mariadb')
+    if client is None or shutil.which('bash') is None:
+        pytest.skip('the mysql/mariadb command-line client or bash is not installed')
+    init_script = datadog_user.HERE / 'initdb' / '10-datadog-user.sh'
+    script = init_script.read_text(encoding='utf-8').replace('/datadog-sql/', f'{datadog_user.HERE}/')
+    (tmp_path / 'init.sh').write_text(script, encoding='utf-8')
+    harness = (
+        'set -eo pipefail\n'
+        'mysql_error() { echo "$*" >&2; exit 1; }\n'
+        'docker_process_sql() { "$MYSQL_CLIENT" --protocol=tcp -h "$MYSQL_HOST" -P "$MYSQL_PORT" '
+        '-u "$MYSQL_ROOT_USER" "$@"; }\n'
+        '. "$1"\n'
+    )
+    rotated = secrets.token_urlsafe(24) + "'\\"
+    env = dict(
+        os.environ,
+        MYSQL_HOST=admin_settings.host,
+        MYSQL_PORT=str(admin_settings.port),
+        MYSQL_ROOT_USER=admin_settings.user,
+        MYSQL_CLIENT=client,
+        MYSQL_PWD=admin_settings.password,
+        DD_MYSQL_PASSWORD=rotated,
+    )
+    try:
+        subprocess.run(['bash', '-c', harness, 'harness', str(tmp_path / 'init.sh')], env=env, check=True)
+        with closing(datadog_user.connect(datadog_user.datadog_settings(admin_settings, rotated))) as conn:
+            conn.ping(reconnect=False)
+
+        env['DD_MYSQL_PASSWORD'] = ''
+        failed = subprocess.run(['bash', '-c', harness, 'harness', str(tmp_path / 'init.sh')], env=env)
+        assert failed.returncode != 0
+    finally:
+        datadog_user.apply(admin_settings, datadog_password)
