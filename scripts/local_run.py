@@ -231,14 +231,16 @@ def check_step(step: int, args: argparse.Namespace) -> StepResult:
     documents = agent_install.run_agent_check(
         agent_python, config, runs=args.runs, interval=interval, on_run=on_run
     )
-    return check_result(name, documents, args.runs, interval, configured, config)
+    return check_result(name, documents, args.runs, interval, configured, args.check_config or config)
 
 
 def error_messages(errors: list) -> str:
     messages = []
     for error in errors:
         message = error.get('message', str(error)) if isinstance(error, dict) else str(error)
-        messages.append(message.strip().splitlines()[-1] if message.strip() else '?')
+        last_line = message.strip().splitlines()[-1].strip() if message.strip() else '?'
+        if last_line not in messages:
+            messages.append(last_line)
     return '; '.join(messages)
 
 
@@ -248,7 +250,8 @@ def check_result(
     errors = [error for document in documents for error in document['errors']]
     if errors:
         raise StepFailed(
-            f'the check reported errors: {error_messages(errors)}. Fix {config} (see conf.yaml.example) and run again'
+            f'the check reported errors: {error_messages(errors)}. '
+            f'Fix {config} (options in conf.yaml.example) and run again'
         )
     if len(documents) < runs:
         raise StepFailed(f'the check stopped after {len(documents)} of {runs} runs; see its traceback above')
