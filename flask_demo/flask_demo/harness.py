@@ -36,7 +36,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .serve import find_executable, gunicorn_command, unified_service_env
+from .serve import WSGI_APP, find_executable, gunicorn_command, unified_service_env
 
 LOOPBACK = "127.0.0.1"
 SESSION_TOKEN_HEADER = "X-Datadog-Test-Session-Token"
@@ -402,18 +402,20 @@ def traced_app(
     port: int | None = None,
     workers: int = 1,
     traced: bool = True,
+    wsgi_app: str = WSGI_APP,
     log_path: str | os.PathLike | None = None,
     startup_timeout: float = 30.0,
 ) -> Iterator[RunningApp]:
     """Serve the app with ``ddtrace-run gunicorn`` on 127.0.0.1 and stop the process group on exit.
 
     ``agent_url`` becomes DD_TRACE_AGENT_URL; ``env`` entries override everything else (e.g. DD_ENV,
-    MYSQL_*). ``traced=False`` runs plain gunicorn, for baselines.
+    MYSQL_*). ``traced=False`` runs plain gunicorn, for baselines; ``wsgi_app`` serves another
+    ``module:variable`` (the benchmark's OpenTelemetry variant).
     """
     port = port or free_port()
     full_env = app_environment(agent_url, env=env, port=port, workers=workers)
     log_file = Path(log_path) if log_path else _default_log_path("flask-demo")
-    with _child_process(gunicorn_command(traced=traced), env=full_env, log_path=log_file) as process:
+    with _child_process(gunicorn_command(traced=traced, wsgi_app=wsgi_app), env=full_env, log_path=log_file) as process:
         _wait_for_port_or_explain(port, startup_timeout, process, "gunicorn", log_file)
         yield RunningApp(port, log_file, process, full_env)
 
