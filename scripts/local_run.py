@@ -551,6 +551,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_arguments(argv)
     keys = take_keys_out_of_environment()
     signal.signal(signal.SIGTERM, raise_interrupted)
+    # A shell starting us in the background sets SIGINT to "ignore"; Ctrl-C / kill -INT must still stop the run.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     started = time.monotonic()
     results: list[StepResult] = []
     try:
