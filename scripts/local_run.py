@@ -39,9 +39,17 @@ SCRIPTS_DIR = Path(__file__).resolve().parent
 REPO_ROOT = SCRIPTS_DIR.parent
 sys.path[:0] = [str(SCRIPTS_DIR), str(REPO_ROOT / 'deploy' / 'mysql')]
 
-import agent_install  # noqa: E402
-import datadog_user  # noqa: E402
-from flask_demo.harness import ROUTES, apm_test_agent, spans_by_service_and_resource, traced_app  # noqa: E402
+import agent_install  # noqa: E402  (scripts/)
+import datadog_user  # noqa: E402  (deploy/mysql/)
+import pymysql  # noqa: E402
+
+from flask_demo.harness import (  # noqa: E402
+    ROUTES,
+    HarnessError,
+    apm_test_agent,
+    spans_by_service_and_resource,
+    traced_app,
+)
 
 WORK_DIR = REPO_ROOT / '.local-run'
 DIST_DIR = WORK_DIR / 'dist'
@@ -187,7 +195,12 @@ def build_and_install_wheel(step: int, name: str, agent_python: Path) -> Path:
         capture_output=True,
     )
     check_conf_dir = agent_install.install_integration(agent_python, wheel, CONF_D)
-    progress(step, name, f'installed it as `datadog-agent integration install -w` does, config in {check_conf_dir.relative_to(REPO_ROOT)}/')
+    progress(
+        step,
+        name,
+        f'installed it as `datadog-agent integration install -w` does, '
+        f'config in {check_conf_dir.relative_to(REPO_ROOT)}/',
+    )
     return check_conf_dir
 
 
@@ -228,9 +241,7 @@ def check_step(step: int, args: argparse.Namespace) -> StepResult:
             outcome += f' ERRORS: {error_messages(document["errors"])}'
         progress(step, name, f'run {document["run"]}/{args.runs} -> {outcome}')
 
-    documents = agent_install.run_agent_check(
-        agent_python, config, runs=args.runs, interval=interval, on_run=on_run
-    )
+    documents = agent_install.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
     return check_result(name, documents, args.runs, interval, configured, args.check_config or config)
 
 
@@ -257,7 +268,9 @@ def check_result(
         raise StepFailed(f'the check stopped after {len(documents)} of {runs} runs; see its traceback above')
     values = [f'{point["value"]:g}' for document in documents for point in document['series']]
     tags = sorted({tag for document in documents for point in document['series'] for tag in point['tags']})
-    headline = f'{len(documents)} runs, {interval:g} s apart (configured {configured:g} s): my_metric = {", ".join(values)}'
+    headline = (
+        f'{len(documents)} runs, {interval:g} s apart (configured {configured:g} s): my_metric = {", ".join(values)}'
+    )
     return StepResult(name, headline=headline, details=[f'tags: {", ".join(tags) or "none"}'])
 
 
@@ -282,8 +295,7 @@ def mysql_plan(args: argparse.Namespace) -> MysqlPlan:
         skip_reason = '--skip-mysql given'
     elif not port_answers(admin.host, admin.port):
         skip_reason = (
-            f'no MySQL/MariaDB server reachable at {admin.host}:{admin.port} '
-            '(set MYSQL_HOST/MYSQL_PORT, or start one)'
+            f'no MySQL/MariaDB server reachable at {admin.host}:{admin.port} (set MYSQL_HOST/MYSQL_PORT, or start one)'
         )
     return MysqlPlan(admin, password, source, skip_reason)
 
@@ -322,7 +334,7 @@ def app_environment(plan: MysqlPlan) -> dict[str, str]:
 
 
 def entry_spans(traces: list) -> Counter:
-    """Count, per (service, resource), the spans where a service is entered: roots and first spans of another service."""
+    """Count per (service, resource) the spans that enter a service: roots, and first spans of another service."""
     counts: Counter = Counter()
     for trace in traces:
         service_of = {span['span_id']: span.get('service') for span in trace}
@@ -337,20 +349,20 @@ def describe_spans(counts: Counter) -> list[str]:
 
 
 def request_routes(app, routes: list[str], rounds: int) -> list[str]:
-    """GET each route ``rounds`` times; return the routes that answered another status than expected."""
-    unexpected = []
+    """GET each route ``rounds`` times; describe every route that answered another status than expected."""
+    unexpected: dict[str, int] = {}
     for _ in range(rounds):
         for route in routes:
             status = app.get(route).status
-            if status != ROUTES[route] and route not in unexpected:
-                unexpected.append(f'{route} answered {status}, expected {ROUTES[route]}')
-    return unexpected
+            if status != ROUTES[route]:
+                unexpected.setdefault(route, status)
+    return [f'{route} answered {status}, expected {ROUTES[route]}' for route, status in unexpected.items()]
 
 
 def traces_of(agent, token: str, expected: int) -> list:
     try:
         return agent.wait_for_traces(expected, token=token, timeout=30)
-    except Exception as error:
+    except HarnessError as error:
         raise StepFailed(f'{error}; the tracer log is in {LOG_DIR / "flask-demo.log"}') from None
 
 
@@ -388,13 +400,18 @@ def mysql_step(step: int, args: argparse.Namespace, plan: MysqlPlan, agent, app)
     where = f'{plan.admin.host}:{plan.admin.port}'
     try:
         server = datadog_user.apply(plan.admin, plan.datadog_password)
-    except Exception as error:
+        progress(
+            step,
+            name,
+            f'datadog user set up on {server.flavor} {server.version_string} at {where}; '
+            f'password {plan.password_source}',
+        )
+        checks = verify_datadog_user(plan)
+    except (pymysql.MySQLError, OSError) as error:
         raise StepFailed(
             f'setting up the datadog user on {where} as {plan.admin.user} failed: {error}. '
             'Set MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD to an admin account, or pass --skip-mysql'
         ) from None
-    progress(step, name, f'datadog user set up on {server.flavor} {server.version_string} at {where}; password {plan.password_source}')
-    checks = verify_datadog_user(plan)
     check_lines = [f'{"PASS" if check.passed else "FAIL"} {check.name}: {check.detail}' for check in checks]
     for line in check_lines:
         progress(step, name, line)
@@ -411,7 +428,11 @@ def mysql_step(step: int, args: argparse.Namespace, plan: MysqlPlan, agent, app)
     if status != 200:
         raise StepFailed(f'{DATABASE_ROUTE} answered {status}; see {LOG_DIR / "flask-demo.log"}')
     passed = f'{len(checks)}/{len(checks)} privilege checks passed'
-    return StepResult(name, headline=f'{server.flavor} {server.version_string} at {where}: {passed}', details=check_lines + [route_line])
+    return StepResult(
+        name,
+        headline=f'{server.flavor} {server.version_string} at {where}: {passed}',
+        details=check_lines + [route_line],
+    )
 
 
 # --- step 5: provisioning ------------------------------------------------------------------------
@@ -438,7 +459,9 @@ def assets_step(step: int, args: argparse.Namespace, keys: dict[str, str]) -> St
     validated = provision([*common, 'validate'], env_without_keys)
     validation = (validated.stdout + validated.stderr).strip()
     if validated.returncode != 0:
-        raise StepFailed(f'validation failed (exit {validated.returncode}):\n{validation}\nFix the assets under my_metric/assets/')
+        raise StepFailed(
+            f'validation failed (exit {validated.returncode}):\n{validation}\nFix the assets under my_metric/assets/'
+        )
     progress(step, name, validation)
     notify = ['--notify', args.notify] if args.notify else []
     planned = provision([*common, 'apply', '--dry-run', *notify], env_without_keys)
@@ -458,7 +481,9 @@ def assets_step(step: int, args: argparse.Namespace, keys: dict[str, str]) -> St
     for line in output.splitlines():
         progress(step, name, line)
     if applied.returncode != 0:
-        raise StepFailed(f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe')
+        raise StepFailed(
+            f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
+        )
     return StepResult(name, headline='validated and applied', details=details + output.splitlines()[-3:])
 
 
@@ -518,12 +543,24 @@ def print_summary(results: list[StepResult], started: float) -> int:
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='scripts/run-local', description=__doc__.splitlines()[0])
-    parser.add_argument('--quick', action='store_true', help='1 s between check runs instead of min_collection_interval, one request per route')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='1 s between check runs instead of min_collection_interval, one request per route',
+    )
     parser.add_argument('--runs', type=int, default=3, help='how many times to run the check (default 3)')
-    parser.add_argument('--check-config', type=Path, help='run the check with this conf.yaml instead of the shipped example')
-    parser.add_argument('--skip-mysql', action='store_true', help='leave out the MySQL part even when a server is reachable')
+    parser.add_argument(
+        '--check-config', type=Path, help='run the check with this conf.yaml instead of the shipped example'
+    )
+    parser.add_argument(
+        '--skip-mysql', action='store_true', help='leave out the MySQL part even when a server is reachable'
+    )
     parser.add_argument('--timezone', help='IANA timezone of the downtimes (passed to my-metric-provision)')
-    parser.add_argument('--apply', action='store_true', help='apply the dashboard, monitor and downtimes for real (needs DD_API_KEY, DD_APP_KEY, --notify)')
+    parser.add_argument(
+        '--apply',
+        action='store_true',
+        help='apply the dashboard, monitor and downtimes for real (needs DD_API_KEY, DD_APP_KEY, --notify)',
+    )
     parser.add_argument('--notify', help='@handle the monitor and downtimes notify, e.g. @you@example.com')
     args = parser.parse_args(argv)
     if args.runs < 1:
@@ -535,7 +572,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     if args.apply:
         missing = [name for name in KEY_VARIABLES if not os.environ.get(name)]
         if missing:
-            parser.error(f'--apply needs {" and ".join(KEY_VARIABLES)} in the environment; missing: {", ".join(missing)}')
+            parser.error(
+                f'--apply needs {" and ".join(KEY_VARIABLES)} in the environment; missing: {", ".join(missing)}'
+            )
         if not args.notify:
             parser.error('--apply needs --notify @handle (who the monitor and downtimes notify)')
     return args
@@ -565,7 +604,10 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         stop_descendants()
-        print(f'\ninterrupted during step {current_step["name"]}; every process this run started has been stopped', flush=True)
+        print(
+            f'\ninterrupted during step {current_step["name"]}; every process this run started has been stopped',
+            flush=True,
+        )
         return 130
     finally:
         stop_descendants()

@@ -31,7 +31,7 @@ class Run:
 
     def summary(self) -> str:
         """Everything from the summary header on."""
-        return self.output[self.output.index('summary ('):]
+        return self.output[self.output.index('summary (') :]
 
 
 def processes_with_marker(marker: str) -> list[str]:
