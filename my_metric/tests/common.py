@@ -1,7 +1,10 @@
 # (C) Datadog, Inc. 2026-present
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 
 HERE = Path(__file__).resolve().parent
 INTEGRATION_ROOT = HERE.parent
@@ -19,6 +22,7 @@ INSTANCE = {'tags': INSTANCE_TAGS}
 # deploy/: the files a user copies onto a host Agent, also mounted into the ddev e2e Agent.
 DEPLOY_DIR = REPO_ROOT / 'deploy'
 DATADOG_USER_MODULE = DEPLOY_DIR / 'mysql' / 'datadog_user.py'
+AGENT_INSTALL_MODULE = REPO_ROOT / 'scripts' / 'agent_install.py'
 AGENT_DATADOG_YAML = DEPLOY_DIR / 'agent' / 'datadog.yaml'
 AGENT_MYSQL_CONF = DEPLOY_DIR / 'agent' / 'conf.d' / 'mysql.d' / 'conf.yaml'
 COMPOSE_FILE = HERE / 'docker' / 'docker-compose.yaml'
@@ -26,3 +30,17 @@ COMPOSE_FILE = HERE / 'docker' / 'docker-compose.yaml'
 MYSQL_E2E_PORT = 3306
 FLASK_DEMO_PORT = 5050
 FLASK_DEMO_URL = f'http://127.0.0.1:{FLASK_DEMO_PORT}'
+
+
+def load_repository_module(name: str, path: Path) -> ModuleType:
+    """Import a repository script (deploy/, scripts/) by path: they are not packages of this integration."""
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f'cannot load {path}')
+    module = importlib.util.module_from_spec(spec)
+    # Registered before executing so its dataclasses can resolve their module.
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module

@@ -2,10 +2,8 @@
 # All rights reserved
 # Licensed under a 3-clause BSD style license (see LICENSE)
 import copy
-import importlib.util
 import os
 import secrets
-import sys
 from types import ModuleType
 from typing import Iterator
 
@@ -18,16 +16,7 @@ from . import common
 
 
 def load_datadog_user_module() -> ModuleType:
-    """Import deploy/mysql/datadog_user.py by path: deploy/ is not a package of this integration."""
-    name = 'datadog_user'
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, common.DATADOG_USER_MODULE)
-    module = importlib.util.module_from_spec(spec)
-    # Registered before executing so its dataclasses can resolve their module.
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
+    return common.load_repository_module('datadog_user', common.DATADOG_USER_MODULE)
 
 
 def agent_env_vars(datadog_yaml: dict, mysql_password: str) -> dict[str, str]:

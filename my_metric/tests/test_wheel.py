@@ -3,7 +3,6 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The built wheel, installed into a stand-in for the Agent's embedded Python and run as the Agent does."""
 
-import importlib.util
 import shutil
 import sys
 import zipfile
@@ -16,15 +15,7 @@ from . import common
 pytestmark = pytest.mark.integration
 
 
-def _load_agent_install():
-    spec = importlib.util.spec_from_file_location('agent_install', common.REPO_ROOT / 'scripts' / 'agent_install.py')
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-agent_install = _load_agent_install()
+agent_install = common.load_repository_module('agent_install', common.AGENT_INSTALL_MODULE)
 
 
 @pytest.fixture(scope='module')
