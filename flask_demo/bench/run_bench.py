@@ -193,8 +193,8 @@ def markdown_table(results: list[Result]) -> str:
     for r in results:
         lines.append(
             f"| {r.variant} | {r.requests_per_second:.0f} | {r.requests_per_second / baseline:.2f} | "
-            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.app_cpu_ms_per_request:.2f} | {baseline_cpu / r.app_cpu_ms_per_request:.2f} | "
-            f"{r.agent_cpu_ms_per_request:.2f} | "
+            f"{r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.errors} | {r.app_cpu_ms_per_request:.2f} | "
+            f"{baseline_cpu / r.app_cpu_ms_per_request:.2f} | {r.agent_cpu_ms_per_request:.2f} | "
             f"{r.spans_per_request:.1f} | {r.root_check} |"
         )
     return "\n".join(lines)

@@ -170,9 +170,7 @@ def _child_process(command: Sequence[str], *, env: Mapping[str, str], log_path: 
         stop_process_group(process)
 
 
-def _wait_for_port_or_explain(
-    port: int, timeout: float, process: subprocess.Popen, what: str, log_path: Path
-) -> None:
+def _wait_for_port_or_explain(port: int, timeout: float, process: subprocess.Popen, what: str, log_path: Path) -> None:
     try:
         wait_for_port(port, timeout=timeout, process=process, what=what)
     except HarnessError as error:

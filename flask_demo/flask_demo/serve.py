@@ -36,9 +36,7 @@ def unified_service_env(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
-def gunicorn_command(
-    *, traced: bool = True, extra_args: Sequence[str] = (), wsgi_app: str = WSGI_APP
-) -> list[str]:
+def gunicorn_command(*, traced: bool = True, extra_args: Sequence[str] = (), wsgi_app: str = WSGI_APP) -> list[str]:
     """argv that serves ``wsgi_app`` with gunicorn, wrapped in ddtrace-run when ``traced``."""
     command = [find_executable("gunicorn"), "--config", GUNICORN_CONFIG, *extra_args, wsgi_app]
     if traced:

@@ -32,7 +32,8 @@ def mysql_unreachable_reason() -> str | None:
             connect_timeout=2,
         ).close()
     except (pymysql.MySQLError, OSError) as exc:
-        return f"no MySQL/MariaDB server reachable at 127.0.0.1:3306 as root: {exc}"
+        where = f"{MYSQL_SETTINGS['MYSQL_HOST']}:{MYSQL_SETTINGS['MYSQL_PORT']}"
+        return f"no MySQL/MariaDB server reachable at {where} as {MYSQL_SETTINGS['MYSQL_USER']}: {exc}"
     return None
 
 
