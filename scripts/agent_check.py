@@ -87,7 +87,7 @@ def main(argv=None):
 
     failed = False
     for run in range(1, args.runs + 1):
-        for position, (check, instance) in enumerate(zip(checks, instances), 1):
+        for position, check in enumerate(checks, 1):
             errors = check.run()
             document = {
                 'run': run,

@@ -11,6 +11,7 @@ one-command local run (in the repository's virtualenv) share this module.
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -44,7 +45,8 @@ def wheel_metadata(wheel):
     for line in headers:
         key, _, value = line.partition(': ')
         fields.setdefault(key, []).append(value)
-    return fields['Name'][0], fields['Version'][0], fields.get('Requires-Python', [''])[0], fields.get('Requires-Dist', [])
+    requires_python = fields.get('Requires-Python', [''])[0]
+    return fields['Name'][0], fields['Version'][0], requires_python, fields.get('Requires-Dist', [])
 
 
 def create_agent_python(venv_dir, python=sys.executable):
@@ -59,7 +61,8 @@ def create_agent_python(venv_dir, python=sys.executable):
 def install_integration(agent_python, wheel, conf_d):
     """Install the wheel into the Agent's Python and lay out its example config; return conf.d/<name>.d."""
     name, _, _, requirements = wheel_metadata(wheel)
-    if not any(requirement.split('>')[0].split('=')[0].strip() == 'datadog-checks-base' for requirement in requirements):
+    dependencies = {re.split(r'[<>=!~;\[ ]', requirement, maxsplit=1)[0] for requirement in requirements}
+    if 'datadog-checks-base' not in dependencies:
         raise ValueError(f'{wheel.name} does not depend on datadog-checks-base; the Agent refuses such a wheel')
     check_name = name.removeprefix('datadog-').replace('-', '_')
 

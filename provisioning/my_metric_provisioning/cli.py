@@ -19,10 +19,15 @@ DRY_RUN_HANDLE = "@your-handle"
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="my-metric-provision", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
-    parser.add_argument("--assets-dir", help="the my_metric integration directory (default: the repository's my_metric/, "
-                        "or $MY_METRIC_ASSETS_DIR)")
-    parser.add_argument("--timezone", default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE),
-                        help=f"IANA timezone of the downtimes (default {DEFAULT_TIMEZONE})")
+    parser.add_argument(
+        "--assets-dir",
+        help="the my_metric integration directory (default: the repository's my_metric/, or $MY_METRIC_ASSETS_DIR)",
+    )
+    parser.add_argument(
+        "--timezone",
+        default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE),
+        help=f"IANA timezone of the downtimes (default {DEFAULT_TIMEZONE})",
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check the dashboard, monitor, manifest and downtimes offline")
@@ -30,15 +35,30 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (("apply", "create or update everything in the org"), ("destroy", "remove what apply made")):
         sub = commands.add_parser(name, help=text)
-        sub.add_argument("--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed")
-        sub.add_argument("--site", default=os.environ.get("DD_SITE", "datadoghq.com"),
-                         help="Datadog site, e.g. datadoghq.eu (default $DD_SITE or datadoghq.com)")
-        sub.add_argument("--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)")
+        sub.add_argument(
+            "--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed"
+        )
+        sub.add_argument(
+            "--site",
+            default=os.environ.get("DD_SITE", "datadoghq.com"),
+            help="Datadog site, e.g. datadoghq.eu (default $DD_SITE or datadoghq.com)",
+        )
+        sub.add_argument(
+            "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
+        )
         sub.add_argument("--max-retries", type=int, default=3, help="retries on 429 and 5xx (default 3)")
-        sub.add_argument("--retry-backoff", type=float, default=2.0, help="backoff factor in seconds when no rate-limit header says how long to wait")
+        sub.add_argument(
+            "--retry-backoff",
+            type=float,
+            default=2.0,
+            help="backoff factor in seconds when no rate-limit header says how long to wait",
+        )
         if name == "apply":
-            sub.add_argument("--notify", default=os.environ.get("MY_METRIC_NOTIFY"),
-                             help="who the monitor and downtimes notify, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)")
+            sub.add_argument(
+                "--notify",
+                default=os.environ.get("MY_METRIC_NOTIFY"),
+                help="who the monitor and downtimes notify, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
+            )
     return parser
 
 
@@ -49,22 +69,34 @@ def _settings(args) -> Settings:
         if notify is None and args.dry_run:
             notify = DRY_RUN_HANDLE
         elif notify is None:
-            raise UsageError("--notify is required for apply: pass the handle to notify, e.g. --notify @alice@example.com "
-                             "(or set MY_METRIC_NOTIFY).")
+            raise UsageError(
+                "--notify is required for apply: pass the handle to notify, e.g. --notify @alice@example.com "
+                "(or set MY_METRIC_NOTIFY)."
+            )
         check_notify(notify)
     if args.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more.")
     if args.retry_backoff < 0:
         raise UsageError("--retry-backoff must be 0 or more seconds.")
     if not args.site or "/" in args.site or "." not in args.site:
-        raise UsageError(f"--site {args.site!r}: give a Datadog site such as datadoghq.com, datadoghq.eu or us5.datadoghq.com.")
-    settings = Settings(notify=notify or "", timezone=args.timezone, site=args.site, api_url=args.api_url,
-                        max_retries=args.max_retries, retry_backoff=args.retry_backoff)
+        raise UsageError(
+            f"--site {args.site!r}: give a Datadog site such as datadoghq.com, datadoghq.eu or us5.datadoghq.com."
+        )
+    settings = Settings(
+        notify=notify or "",
+        timezone=args.timezone,
+        site=args.site,
+        api_url=args.api_url,
+        max_retries=args.max_retries,
+        retry_backoff=args.retry_backoff,
+    )
     if not args.dry_run:
         missing = [name for name in ("DD_API_KEY", "DD_APP_KEY") if not os.environ.get(name)]
         if missing:
-            raise UsageError(f"{' and '.join(missing)} not set: export the organisation's API key as DD_API_KEY and an "
-                             f"application key as DD_APP_KEY (or use --dry-run).")
+            raise UsageError(
+                f"{' and '.join(missing)} not set: export the organisation's API key as DD_API_KEY and an "
+                f"application key as DD_APP_KEY (or use --dry-run)."
+            )
         settings.api_key = os.environ["DD_API_KEY"]
         settings.app_key = os.environ["DD_APP_KEY"]
     return settings
@@ -75,8 +107,10 @@ def _validate(assets: Assets, args, out) -> int:
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
-    checked = (f"dashboard, monitor, manifest and {len(assets.downtimes)} downtimes "
-               f"(coverage in {args.timezone} over {year}, minute by minute)")
+    checked = (
+        f"dashboard, monitor, manifest and {len(assets.downtimes)} downtimes "
+        f"(coverage in {args.timezone} over {year}, minute by minute)"
+    )
     if findings:
         print(f"{len(findings)} problem(s) in {checked}.", file=out)
         return 1
@@ -95,14 +129,20 @@ def run(argv=None, out=sys.stdout) -> int:
             print("Not provisioning invalid assets; fix the errors above first.", file=out)
             return 1
         if args.command == "apply" and args.dry_run:
-            print(f"Plan (dry run, nothing sent) for site {settings.site}, timezone {settings.timezone}, "
-                  f"notifying {settings.notify}:", file=out)
+            print(
+                f"Plan (dry run, nothing sent) for site {settings.site}, timezone {settings.timezone}, "
+                f"notifying {settings.notify}:",
+                file=out,
+            )
             for kind, payload in plan(assets, settings):
                 print(f"\n== create or update {kind} ==\n{dumps(payload)}", file=out)
             return 0
         if args.command == "destroy" and args.dry_run:
-            print("Plan (dry run): cancel the marked downtimes of the marked monitor, delete that monitor, "
-                  "delete the marked dashboard. Nothing else is touched.", file=out)
+            print(
+                "Plan (dry run): cancel the marked downtimes of the marked monitor, delete that monitor, "
+                "delete the marked dashboard. Nothing else is touched.",
+                file=out,
+            )
             return 0
         provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
         try:

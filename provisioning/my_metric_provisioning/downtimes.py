@@ -88,7 +88,9 @@ class CoverageProblem:
         )
 
 
-def muted_minutes(recurrences: list[Recurrence], tz: ZoneInfo, origin: datetime, minutes: int, reading: str) -> bytearray:
+def muted_minutes(
+    recurrences: list[Recurrence], tz: ZoneInfo, origin: datetime, minutes: int, reading: str
+) -> bytearray:
     muted = bytearray(minutes)
     until = (origin + timedelta(minutes=minutes)).astimezone(tz).replace(tzinfo=None) + timedelta(days=1)
     for recurrence in recurrences:
@@ -163,7 +165,8 @@ def start_time_problems(payloads: list[dict], tz_name: str, year: int) -> list[s
                 ambiguous = aware.utcoffset() != naive.replace(tzinfo=tz, fold=1).utcoffset()
                 if round_trip != naive or ambiguous:
                     problems.append(
-                        f"start {naive:%a %Y-%m-%d %H:%M} of rule {recurrence.rrule!r} falls in a clock change in {tz_name}"
+                        f"start {naive:%a %Y-%m-%d %H:%M} of rule {recurrence.rrule!r} "
+                        f"falls in a clock change in {tz_name}"
                     )
     return problems
 

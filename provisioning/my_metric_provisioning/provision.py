@@ -57,7 +57,9 @@ class Settings:
 
 def check_notify(handle: str) -> str:
     if not handle or not handle.startswith("@") or " " in handle or len(handle) < 2:
-        raise UsageError(f"--notify {handle!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops.")
+        raise UsageError(
+            f"--notify {handle!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops."
+        )
     return handle
 
 
@@ -119,17 +121,26 @@ def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> P
     status = getattr(exc, "status", None)
     where = settings.api_url or f"api.{settings.site}"
     if isinstance(exc, ForbiddenException) or status == 403:
-        text = (f"403 Forbidden while trying to {action} the {kind} at {where}. Check that DD_APP_KEY is an "
-                f"application key of the same organisation as DD_API_KEY, that its user or scopes allow "
-                f"{PERMISSIONS[kind]}, and that --site / DD_SITE is that organisation's site.")
+        text = (
+            f"403 Forbidden while trying to {action} the {kind} at {where}. Check that DD_APP_KEY is an "
+            f"application key of the same organisation as DD_API_KEY, that its user or scopes allow "
+            f"{PERMISSIONS[kind]}, and that --site / DD_SITE is that organisation's site."
+        )
     elif isinstance(exc, UnauthorizedException) or status == 401:
-        text = f"401 Unauthorized while trying to {action} the {kind} at {where}. Check DD_API_KEY and DD_APP_KEY, and --site / DD_SITE."
+        text = (
+            f"401 Unauthorized while trying to {action} the {kind} at {where}. "
+            "Check DD_API_KEY and DD_APP_KEY, and --site / DD_SITE."
+        )
     elif status == 429:
-        text = (f"429 Too Many Requests while trying to {action} the {kind}, still rate limited after "
-                f"{settings.max_retries} retries. Wait a minute and re-run apply: it resumes where it stopped.")
+        text = (
+            f"429 Too Many Requests while trying to {action} the {kind}, still rate limited after "
+            f"{settings.max_retries} retries. Wait a minute and re-run apply: it resumes where it stopped."
+        )
     else:
-        text = (f"HTTP {status} {getattr(exc, 'reason', '')} while trying to {action} the {kind} at {where}. "
-                f"Re-run the same command: objects already made are found and updated, not duplicated.")
+        text = (
+            f"HTTP {status} {getattr(exc, 'reason', '')} while trying to {action} the {kind} at {where}. "
+            f"Re-run the same command: objects already made are found and updated, not duplicated."
+        )
     return ProvisioningError(text)
 
 
@@ -155,16 +166,22 @@ class Provisioner:
     # finding existing objects
     def find_dashboards(self) -> list[str]:
         title = self.assets.dashboard["title"]
-        found = self._call("dashboard", "list", lambda: list(self.dashboards.list_dashboards_with_pagination(filter_deleted=False)))
+        found = self._call(
+            "dashboard", "list", lambda: list(self.dashboards.list_dashboards_with_pagination(filter_deleted=False))
+        )
         return [d.id for d in found if d.get("title") == title and MARKER in (d.get("description") or "")]
 
     def find_monitors(self) -> list[int]:
         name = self.assets.monitor["definition"]["name"]
-        found = self._call("monitor", "list", lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_TAG)))
+        found = self._call(
+            "monitor", "list", lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_TAG))
+        )
         return sorted(m.id for m in found if m.get("name") == name and MANAGED_TAG in (m.get("tags") or []))
 
     def find_downtimes(self, monitor_id: int, name: str | None = None) -> dict[str, list[str]]:
-        found = self._call("downtime", "list", lambda: list(self.downtimes.list_downtimes_with_pagination(current_only=False)))
+        found = self._call(
+            "downtime", "list", lambda: list(self.downtimes.list_downtimes_with_pagination(current_only=False))
+        )
         result: dict[str, list[str]] = {}
         for item in found:
             attributes = item.attributes
@@ -195,7 +212,9 @@ class Provisioner:
         existing = self.find_monitors()
         if existing:
             update = {k: v for k, v in payload.items() if k in MonitorUpdateRequest.attribute_map.values()}
-            self._call("monitor", "update", self.monitors.update_monitor, existing[0], to_model(update, MonitorUpdateRequest))
+            self._call(
+                "monitor", "update", self.monitors.update_monitor, existing[0], to_model(update, MonitorUpdateRequest)
+            )
             monitor_id = existing[0]
             summary["monitor"] = ("updated", monitor_id)
         else:
@@ -209,18 +228,28 @@ class Provisioner:
             ids = existing_downtimes.get(name, [])
             if ids:
                 update = {"data": {"type": "downtime", "id": ids[0], "attributes": payload["data"]["attributes"]}}
-                self._call("downtime", "update", self.downtimes.update_downtime, ids[0], to_model(update, DowntimeUpdateRequest))
+                self._call(
+                    "downtime",
+                    "update",
+                    self.downtimes.update_downtime,
+                    ids[0],
+                    to_model(update, DowntimeUpdateRequest),
+                )
                 summary[f"downtime {name}"] = ("updated", ids[0])
             else:
-                created = self._call("downtime", "create", self.downtimes.create_downtime, to_model(payload, DowntimeCreateRequest))
+                created = self._call(
+                    "downtime", "create", self.downtimes.create_downtime, to_model(payload, DowntimeCreateRequest)
+                )
                 summary[f"downtime {name}"] = ("created", created.data.id)
             self._warn_duplicates(f"downtime {name}", ids)
         return summary
 
     def _warn_duplicates(self, kind, ids):
         if len(ids) > 1:
-            self.log(f"warning: {len(ids)} {kind} objects carry the provisioning marker; updated {ids[0]}, "
-                     f"left {', '.join(map(str, ids[1:]))} (remove them with destroy, then apply).")
+            self.log(
+                f"warning: {len(ids)} {kind} objects carry the provisioning marker; updated {ids[0]}, "
+                f"left {', '.join(map(str, ids[1:]))} (remove them with destroy, then apply)."
+            )
 
     # destroy
     def destroy(self) -> dict:

@@ -32,7 +32,9 @@ def required_fields(cls) -> list[str]:
     return [
         p.name
         for p in params
-        if p.default is inspect.Parameter.empty and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL) and p.name != "self_"
+        if p.default is inspect.Parameter.empty
+        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+        and p.name != "self_"
     ]
 
 
@@ -98,7 +100,9 @@ def _check(value, types, path, source) -> list[Finding]:
         if isinstance(kind, type) and not isinstance(kind, (list, dict)) and _matches_primitive(value, kind):
             return []
     expected = " or ".join(_PRIMITIVES.get(k, getattr(k, "__name__", str(k))) for k in types if k is not none_type)
-    return [Finding(source, json_path(path), f"{value!r} has the wrong type; expected {expected}.", "fix the value's type.")]
+    return [
+        Finding(source, json_path(path), f"{value!r} has the wrong type; expected {expected}.", "fix the value's type.")
+    ]
 
 
 def _check_enum(value, cls, path, source) -> list[Finding]:
@@ -140,7 +144,12 @@ def _check_model(value, cls, path, source) -> list[Finding]:
     for name in required_fields(cls):
         if cls.attribute_map.get(name, name) not in value:
             errors.append(
-                Finding(source, json_path(path), f"missing required key {cls.attribute_map.get(name, name)!r} ({cls.__name__}).", "add it.")
+                Finding(
+                    source,
+                    json_path(path),
+                    f"missing required key {cls.attribute_map.get(name, name)!r} ({cls.__name__}).",
+                    "add it.",
+                )
             )
     for key, item in value.items():
         name = by_json_key.get(key)
@@ -168,11 +177,13 @@ def check_payload(payload, model_cls, source: str) -> list[Finding]:
     try:
         model = validate_and_convert_types(payload, (model_cls,), ["payload"], True, True, Configuration())
     except OpenApiException as exc:
-        where = json_path([p for p in getattr(exc, "path_to_item", [])][1:])
+        where = json_path(list(getattr(exc, "path_to_item", []))[1:])
         errors.append(Finding(source, where, f"the client cannot deserialise it: {exc}", "fix the value at that path."))
         return errors
     if not errors and getattr(model, "_unparsed", False):
-        errors.append(Finding(source, "$", f"{model_cls.__name__} has an unparsed part.", "compare with the API reference."))
+        errors.append(
+            Finding(source, "$", f"{model_cls.__name__} has an unparsed part.", "compare with the API reference.")
+        )
     return errors
 
 

@@ -3,7 +3,6 @@ import secrets
 from pathlib import Path
 
 import pytest
-
 from my_metric_provisioning.assets import Assets
 
 REPO_INTEGRATION = Path(__file__).resolve().parents[2] / "my_metric"

@@ -52,9 +52,11 @@ class FakeDatadog:
         if path == "/api/v1/dashboard":
             if method == "GET":
                 start, count = int(query.get("start", ["0"])[0]), int(query.get("count", ["100"])[0])
-                summaries = [{"id": i, "title": d["title"], "description": d.get("description"), "layout_type": d["layout_type"]}
-                             for i, d in self.dashboards.items()]
-                return 200, {"dashboards": summaries[start:start + count]}, {}
+                summaries = [
+                    {"id": i, "title": d["title"], "description": d.get("description"), "layout_type": d["layout_type"]}
+                    for i, d in self.dashboards.items()
+                ]
+                return 200, {"dashboards": summaries[start : start + count]}, {}
             dashboard_id = f"abc-{new_id:03d}-xyz"
             self.dashboards[dashboard_id] = dict(body, id=dashboard_id)
             return 200, self.dashboards[dashboard_id], {}
@@ -71,7 +73,7 @@ class FakeDatadog:
                 tags = [t for t in query.get("monitor_tags", [""])[0].split(",") if t]
                 page, size = int(query.get("page", ["0"])[0]), int(query.get("page_size", ["100"])[0])
                 found = [m for m in self.monitors.values() if all(t in m.get("tags", []) for t in tags)]
-                return 200, found[page * size:(page + 1) * size], {}
+                return 200, found[page * size : (page + 1) * size], {}
             self.monitors[new_id] = dict(body, id=new_id)
             return 200, self.monitors[new_id], {}
         match = re.fullmatch(r"/api/v1/monitor/(\d+)", path)
@@ -87,7 +89,11 @@ class FakeDatadog:
             if method == "GET":
                 offset, limit = int(query.get("page[offset]", ["0"])[0]), int(query.get("page[limit]", ["30"])[0])
                 items = list(self.downtimes.values())
-                return 200, {"data": items[offset:offset + limit], "meta": {"page": {"total_filtered_count": len(items)}}}, {}
+                return (
+                    200,
+                    {"data": items[offset : offset + limit], "meta": {"page": {"total_filtered_count": len(items)}}},
+                    {},
+                )
             downtime_id = f"00000000-0000-0000-0000-{new_id:012d}"
             attributes = dict(body["data"]["attributes"], status="scheduled")
             self.downtimes[downtime_id] = {"id": downtime_id, "type": "downtime", "attributes": attributes}

@@ -2,9 +2,8 @@ import io
 import re
 
 import pytest
-
-from my_metric_provisioning.cli import run
 from fake_datadog import FakeDatadog
+from my_metric_provisioning.cli import run
 
 FAST = ["--retry-backoff", "0", "--max-retries", "2"]
 
@@ -22,7 +21,9 @@ def cli(*argv):
 
 
 def apply(fake, *extra):
-    return cli("--timezone", "Europe/Paris", "apply", "--notify", "@ops-team@example.com", "--api-url", fake.url, *FAST, *extra)
+    return cli(
+        "--timezone", "Europe/Paris", "apply", "--notify", "@ops-team@example.com", "--api-url", fake.url, *FAST, *extra
+    )
 
 
 def assert_no_key(text, keys):
@@ -49,8 +50,19 @@ def test_two_applies_make_one_of_each_and_second_only_updates(fake, fake_keys):
 
 
 def test_destroy_removes_only_what_apply_made(fake, fake_keys):
-    fake.dashboards["other-000-aaa"] = {"title": "my_metric - Overview", "description": "hand made", "layout_type": "ordered", "widgets": []}
-    fake.monitors[999] = {"id": 999, "name": "someone else's", "type": "query alert", "query": "avg(last_5m):avg:x{*} > 1", "tags": ["integration:my_metric"]}
+    fake.dashboards["other-000-aaa"] = {
+        "title": "my_metric - Overview",
+        "description": "hand made",
+        "layout_type": "ordered",
+        "widgets": [],
+    }
+    fake.monitors[999] = {
+        "id": 999,
+        "name": "someone else's",
+        "type": "query alert",
+        "query": "avg(last_5m):avg:x{*} > 1",
+        "tags": ["integration:my_metric"],
+    }
     assert apply(fake)[0] == 0
     code, out = cli("destroy", "--api-url", fake.url, *FAST)
     assert code == 0, out
@@ -114,10 +126,16 @@ def test_missing_keys_are_named(monkeypatch):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["apply", "--dry-run", "--notify", "ops@example.com"], "--notify 'ops@example.com': give one handle starting with @"),
+        (
+            ["apply", "--dry-run", "--notify", "ops@example.com"],
+            "--notify 'ops@example.com': give one handle starting with @",
+        ),
         (["--timezone", "Paris", "apply", "--dry-run"], "--timezone 'Paris': use an IANA timezone name"),
         (["--timezone", "europe/paris", "validate"], "did you mean Europe/Paris?"),
-        (["apply", "--dry-run", "--site", "https://app.datadoghq.com"], "--site 'https://app.datadoghq.com': give a Datadog site"),
+        (
+            ["apply", "--dry-run", "--site", "https://app.datadoghq.com"],
+            "--site 'https://app.datadoghq.com': give a Datadog site",
+        ),
         (["--assets-dir", "/nonexistent", "validate"], "--assets-dir: no manifest.json in /nonexistent"),
     ],
 )

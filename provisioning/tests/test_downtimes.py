@@ -2,7 +2,6 @@ import copy
 from datetime import datetime
 
 import pytest
-
 from my_metric_provisioning import downtimes as dt
 from my_metric_provisioning.rules import check_downtime_coverage, with_timezone
 
@@ -32,9 +31,11 @@ def test_coverage_is_checked_minute_by_minute(real_assets):
     minutes = dt._minute(datetime(2027, 1, 1, tzinfo=tz), origin)
     recurrences = [r for p in payloads_in(real_assets, "Europe/Paris") for r in dt.recurrences_of(p)]
     muted = dt.muted_minutes(recurrences, tz, origin, minutes, "elapsed")
+
     # Monday 2026-03-30, the day after the spring clock change: 08:59 muted, 09:00 not; 18:59 not, 19:00 muted.
     def at(h, m):
         return dt._minute(datetime(2026, 3, 30, h, m, tzinfo=tz), origin)
+
     assert (muted[at(8, 59)], muted[at(9, 0)], muted[at(18, 59)], muted[at(19, 0)]) == (1, 0, 0, 1)
     assert minutes == 365 * 24 * 60  # the local year, whatever its clock changes
 
@@ -42,11 +43,17 @@ def test_coverage_is_checked_minute_by_minute(real_assets):
 def test_monday_morning_gap_is_reported(real_assets):
     weeknights, weekend = payloads_in(real_assets, "America/New_York")
     naive = [
-        set_rules(weeknights, [{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2025-01-06T19:00:00", "duration": "14h"}]),
+        set_rules(
+            weeknights,
+            [{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2025-01-06T19:00:00", "duration": "14h"}],
+        ),
         set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T00:00:00", "duration": "48h"}]),
     ]
     problems = [str(p) for p in dt.coverage_problems(naive, "America/New_York", 2026)]
-    assert problems[0] == "not muted: Mon 2026-01-05 00:00 to Mon 2026-01-05 09:00 America/New_York (duration read as wall-clock time)"
+    assert (
+        problems[0]
+        == "not muted: Mon 2026-01-05 00:00 to Mon 2026-01-05 09:00 America/New_York (duration read as wall-clock time)"
+    )
     findings = check_downtime_coverage({"weeknights": naive[0], "weekend": naive[1]}, "America/New_York", 2026)
     assert "not muted: Mon 2026-01-05 00:00 to Mon 2026-01-05 09:00 America/New_York" in str(findings[0])
     assert "until Monday 09:00" in str(findings[0])
@@ -57,22 +64,37 @@ def test_absolute_weekend_duration_leaves_an_hour_at_the_autumn_clock_change(rea
     # Friday 19:00 for 62h reaches Monday 09:00 only when no clock change falls in between.
     fixed = set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=FR", "start": "2025-01-10T19:00:00", "duration": "62h"}])
     problems = [str(p) for p in dt.coverage_problems([weeknights, fixed], "Europe/Paris", 2026)]
-    assert "not muted: Mon 2026-10-26 08:00 to Mon 2026-10-26 09:00 Europe/Paris (duration read as elapsed time)" in problems
-    assert "muted during working hours: Mon 2026-03-30 09:00 to Mon 2026-03-30 10:00 Europe/Paris (duration read as elapsed time)" in problems
+    assert (
+        "not muted: Mon 2026-10-26 08:00 to Mon 2026-10-26 09:00 Europe/Paris (duration read as elapsed time)"
+        in problems
+    )
+    assert (
+        "muted during working hours: Mon 2026-03-30 09:00 to Mon 2026-03-30 10:00 Europe/Paris "
+        "(duration read as elapsed time)" in problems
+    )
 
 
 def test_working_hours_overlap_is_reported(real_assets):
     weeknights, weekend = payloads_in(real_assets, "UTC")
-    long_nights = set_rules(weeknights, [{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2025-01-06T18:00:00", "duration": "15h"}])
+    long_nights = set_rules(
+        weeknights, [{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2025-01-06T18:00:00", "duration": "15h"}]
+    )
     problems = [str(p) for p in dt.coverage_problems([long_nights, weekend], "UTC", 2026)]
-    assert any(p.startswith("muted during working hours: Mon 2026-01-05 18:00 to Mon 2026-01-05 19:00") for p in problems)
+    assert any(
+        p.startswith("muted during working hours: Mon 2026-01-05 18:00 to Mon 2026-01-05 19:00") for p in problems
+    )
 
 
 def test_start_in_a_clock_change_is_reported(real_assets):
     weeknights, weekend = payloads_in(real_assets, "America/New_York")
-    odd = set_rules(weekend, weekend["data"]["attributes"]["schedule"]["recurrences"]
-                    + [{"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T02:30:00", "duration": "1h"},
-                       {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T01:30:00", "duration": "1h"}])
+    odd = set_rules(
+        weekend,
+        weekend["data"]["attributes"]["schedule"]["recurrences"]
+        + [
+            {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T02:30:00", "duration": "1h"},
+            {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T01:30:00", "duration": "1h"},
+        ],
+    )
     problems = dt.start_time_problems([weeknights, odd], "America/New_York", 2026)
     assert any("Sun 2026-03-08 02:30" in p for p in problems)  # skipped by the spring change
     assert any("Sun 2026-11-01 01:30" in p for p in problems)  # happens twice in the autumn

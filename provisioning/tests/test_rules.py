@@ -1,7 +1,6 @@
 import copy
 
 import pytest
-
 from my_metric_provisioning import rules
 from my_metric_provisioning.assets import integration_metrics, known_metrics
 from my_metric_provisioning.rules import check_anomalies, check_dashboard, check_manifest, check_monitor, validate_all
@@ -57,7 +56,9 @@ def test_read_only_field(assets, allowed):
     assets.dashboard["author_handle"] = "someone@example.com"
     assert "'author_handle' is read-only in Dashboard" in messages(check_dashboard(assets.dashboard, allowed))
     assets.monitor["definition"]["overall_state"] = "OK"
-    assert "$.definition.overall_state: 'overall_state' is read-only in Monitor" in messages(check_monitor(assets.monitor, allowed))
+    assert "$.definition.overall_state: 'overall_state' is read-only in Monitor" in messages(
+        check_monitor(assets.monitor, allowed)
+    )
 
 
 def test_unquoted_anomalies_algorithm(assets, allowed):
@@ -116,7 +117,9 @@ def test_unclosed_block(assets, allowed):
 
 def test_no_data_timeframe_too_short(assets, allowed):
     assets.monitor["definition"]["options"]["no_data_timeframe"] = 5
-    assert "no_data_timeframe 5 is under twice the 5-minute evaluation window" in messages(check_monitor(assets.monitor, allowed))
+    assert "no_data_timeframe 5 is under twice the 5-minute evaluation window" in messages(
+        check_monitor(assets.monitor, allowed)
+    )
 
 
 def test_hard_coded_handle(assets, allowed):
@@ -145,7 +148,9 @@ def test_manifest_lists_missing_and_unlisted_files(assets, tmp_path):
 def test_downtime_file_must_not_link_a_monitor(assets):
     payload = copy.deepcopy(assets.downtimes["weekend"])
     payload["data"]["attributes"]["monitor_identifier"] = {"monitor_id": 42}
-    assert "remove monitor_identifier from the file" in messages(rules.check_downtime("weekend", payload, "weekend.json"))
+    assert "remove monitor_identifier from the file" in messages(
+        rules.check_downtime("weekend", payload, "weekend.json")
+    )
 
 
 def test_downtime_bad_duration(assets):

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from flask_demo.harness import free_port
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_LOCAL = REPO_ROOT / 'scripts' / 'run-local'
 MARKER_VARIABLE = 'MY_METRIC_RUN_LOCAL_TEST_MARKER'
@@ -49,10 +51,8 @@ def processes_with_marker(marker: str) -> list[str]:
 
 
 def closed_port() -> int:
-    """A loopback port nothing listens on (bound then released; nothing else is told about it)."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
+    """A loopback port nothing listens on: the harness's free port, which nothing is then told about."""
+    return free_port()
 
 
 def mysql_reachable() -> bool:
