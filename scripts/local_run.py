@@ -47,6 +47,7 @@ from flask_demo.harness import (  # noqa: E402
     ROUTES,
     HarnessError,
     apm_test_agent,
+    send_traffic,
     spans_by_service_and_resource,
     traced_app,
 )
@@ -352,8 +353,7 @@ def request_routes(app, routes: list[str], rounds: int) -> list[str]:
     """GET each route ``rounds`` times; describe every route that answered another status than expected."""
     unexpected: dict[str, int] = {}
     for _ in range(rounds):
-        for route in routes:
-            status = app.get(route).status
+        for route, status in send_traffic(app, routes).items():
             if status != ROUTES[route]:
                 unexpected.setdefault(route, status)
     return [f'{route} answered {status}, expected {ROUTES[route]}' for route, status in unexpected.items()]
