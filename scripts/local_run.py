@@ -476,7 +476,8 @@ def assets_step(step: int, args: argparse.Namespace, keys: dict[str, str]) -> St
     if not args.apply:
         return StepResult(name, headline='validated; plan printed (dry run, nothing sent)', details=details)
     progress(step, name, f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
-    applied = provision([*common, 'apply', *notify], {**env_without_keys, **keys})
+    api_url = ['--api-url', args.api_url] if args.api_url else []
+    applied = provision([*common, 'apply', *notify, *api_url], {**env_without_keys, **keys})
     output = (applied.stdout + applied.stderr).strip()
     for line in output.splitlines():
         progress(step, name, line)
@@ -562,6 +563,9 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         help='apply the dashboard, monitor and downtimes for real (needs DD_API_KEY, DD_APP_KEY, --notify)',
     )
     parser.add_argument('--notify', help='@handle the monitor and downtimes notify, e.g. @you@example.com')
+    parser.add_argument(
+        '--api-url', help='with --apply: send the API requests here instead of the site (a proxy or a test server)'
+    )
     args = parser.parse_args(argv)
     if args.runs < 1:
         parser.error('--runs must be at least 1')

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
+import secrets
 import signal
 import time
 
 import pytest
-from conftest import closed_port, leftovers_after, mysql_reachable
+from conftest import REPO_ROOT, closed_port, leftovers_after, mysql_reachable
 
 
 def assert_nothing_left(marker: str) -> None:
@@ -99,3 +101,35 @@ def test_apply_without_keys_names_the_variables(run_local):
     assert run.returncode == 2
     assert 'DD_API_KEY and DD_APP_KEY' in run.output
     assert_nothing_left(run.marker)
+
+
+def load_fake_datadog():
+    """provisioning's request-level stand-in for the Datadog API (its tests use the same server)."""
+    path = REPO_ROOT / 'provisioning' / 'tests' / 'fake_datadog.py'
+    spec = importlib.util.spec_from_file_location('fake_datadog', path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.FakeDatadog
+
+
+def test_apply_creates_each_asset_once_and_never_prints_the_keys(run_local):
+    keys = {'DD_API_KEY': secrets.token_hex(16), 'DD_APP_KEY': secrets.token_hex(20)}
+    flags = ('--quick', '--skip-mysql', '--apply', '--notify', '@team-challenge')
+
+    with load_fake_datadog()() as fake:
+        runs = [run_local(*flags, '--api-url', fake.url, env=keys) for _ in range(2)]
+
+        assert len(fake.dashboards) == 1
+        assert len(fake.monitors) == 1
+        assert len(fake.active_downtimes()) == 2
+        [monitor] = fake.monitors.values()
+        assert '@team-challenge' in monitor['message']
+        assert {headers.get('DD-API-KEY') for headers in fake.headers_seen} == {keys['DD_API_KEY']}
+
+    for run in runs:
+        assert run.returncode == 0, run.output
+        assert re.search(r'^Datadog assets +OK +validated and applied', run.summary(), re.MULTILINE), run.summary()
+        for key in keys.values():
+            assert key not in run.output
+        assert_nothing_left(run.marker)
