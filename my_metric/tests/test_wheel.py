@@ -55,7 +55,7 @@ def test_wheel_serves_agent_pythons_3_12_and_3_13(wheel):
     _, _, requires_python, requirements = agent_install.wheel_metadata(wheel)
     assert Version('3.12.0') in SpecifierSet(requires_python)
     assert Version('3.13.0') in SpecifierSet(requires_python)
-    # Agent 7.58 ships datadog-checks-base 37.x; a higher floor would make the wheel uninstallable there.
+    # The wheel must install into Agent 7.58; 37.0.0 is the ceiling assumed for its base (not looked up here).
     [base_floor] = [requirement.split('>=')[1] for requirement in requirements]
     assert Version(base_floor) <= Version('37.0.0')
 
