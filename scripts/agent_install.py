@@ -28,6 +28,10 @@ def _run(command, **kwargs):
     return subprocess.run([str(part) for part in command], check=True, **kwargs)
 
 
+def _pip_install(python, *arguments):
+    _run([python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', *arguments])
+
+
 def build_wheel(out_dir, python=sys.executable):
     """Build `datadog_my_metric-<version>-py3-none-any.whl` into out_dir and return its path."""
     out_dir = Path(out_dir)
@@ -54,7 +58,7 @@ def create_agent_python(venv_dir, python=sys.executable):
     venv_dir = Path(venv_dir)
     _run([python, '-m', 'venv', venv_dir])
     agent_python = venv_dir / 'bin' / 'python'
-    _run([agent_python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', 'datadog-checks-base[deps]'])
+    _pip_install(agent_python, 'datadog-checks-base[deps]')
     return agent_python
 
 
@@ -66,7 +70,8 @@ def install_integration(agent_python, wheel, conf_d):
         raise ValueError(f'{wheel.name} does not depend on datadog-checks-base; the Agent refuses such a wheel')
     check_name = name.removeprefix('datadog-').replace('-', '_')
 
-    _run([agent_python, '-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', wheel])
+    # --force-reinstall: a rebuilt wheel keeps its version number, and pip would otherwise keep the old files.
+    _pip_install(agent_python, '--no-deps', '--force-reinstall', wheel)
     data_dir = subprocess.run(
         [
             str(agent_python),

@@ -60,7 +60,6 @@ CONF_D = WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d'
 LOG_DIR = WORK_DIR / 'logs'
 PLAN_FILE = WORK_DIR / 'provisioning-plan.txt'
 DATADOG_PASSWORD_FILE = WORK_DIR / 'mysql-datadog-password'
-SHIPPED_CONFIG = REPO_ROOT / 'my_metric' / 'datadog_checks' / 'my_metric' / 'data' / 'conf.yaml.example'
 
 WHEEL_DISTRIBUTION = 'datadog-my-metric'
 AGENT_DEFAULT_INTERVAL = 15
@@ -189,12 +188,6 @@ def build_and_install_wheel(step: int, name: str, agent_python: Path) -> Path:
         old_wheel.unlink()
     wheel = agent_install.build_wheel(DIST_DIR)
     progress(step, name, f'built {wheel.relative_to(REPO_ROOT)}')
-    # Same version as last run: pip would keep the old files, so take the previous install out first.
-    subprocess.run(
-        [str(agent_python), '-m', 'pip', 'uninstall', '--quiet', '--yes', WHEEL_DISTRIBUTION],
-        check=False,
-        capture_output=True,
-    )
     check_conf_dir = agent_install.install_integration(agent_python, wheel, CONF_D)
     progress(
         step,
