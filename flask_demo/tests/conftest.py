@@ -5,7 +5,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from flask_demo.harness import apm_test_agent, traced_app
+from flask_demo_harness import apm_test_agent, traced_app
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 APP_ENV = "test"

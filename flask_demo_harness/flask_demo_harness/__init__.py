@@ -1,0 +1,35 @@
+from .__about__ import __version__
+from .harness import (
+    ROUTES,
+    ApmTestAgent,
+    HarnessError,
+    HttpResult,
+    RunningApp,
+    SnapshotMismatch,
+    apm_test_agent,
+    die_with_parent,
+    free_port,
+    http_get,
+    root_span,
+    send_traffic,
+    spans_by_service_and_resource,
+    traced_app,
+)
+
+__all__ = [
+    "__version__",
+    "ROUTES",
+    "ApmTestAgent",
+    "HarnessError",
+    "HttpResult",
+    "RunningApp",
+    "SnapshotMismatch",
+    "apm_test_agent",
+    "die_with_parent",
+    "free_port",
+    "http_get",
+    "root_span",
+    "send_traffic",
+    "spans_by_service_and_resource",
+    "traced_app",
+]
