@@ -203,6 +203,7 @@ def save_figure(figure, output: str) -> Path:
 
     path = _check_output(output)
     matplotlib.rcParams["svg.hashsalt"] = "my-metric-provision"
+    matplotlib.rcParams["svg.fonttype"] = "none"  # text stays text: searchable, and no font outlines to vary
     metadata = {"Date": None} if path.suffix.lower() == ".svg" else {"Software": None}
     try:
         figure.savefig(path, dpi=110, metadata=metadata)
