@@ -298,7 +298,7 @@ class Simulation:
     sent: dict[str, list[list[int]]]  # "without_downtimes"/"with_downtimes" -> per kind -> evaluation indexes
 
 
-def simulate(check: CheckModel, monitor: MonitorModel, muted_week, weeks: int, seed: int) -> Simulation:
+def simulate(check, monitor, muted_week, weeks: int, seed: int, end_states=("alert", "no data", "warn")) -> Simulation:
     import numpy as np
 
     rng = np.random.default_rng(seed)
@@ -323,12 +323,9 @@ def simulate(check: CheckModel, monitor: MonitorModel, muted_week, weeks: int, s
     muted = np.tile(np.asarray(muted_week, dtype=bool), weeks)
     sent = {
         "without_downtimes": notifications(states, np.zeros_like(muted), monitor, ()),
-        "with_downtimes": notifications(states, muted, monitor, END_STATES),
+        "with_downtimes": notifications(states, muted, monitor, end_states),
     }
     return Simulation(times / 60, averages, states, point_times, point_values, sent)
-
-
-END_STATES: tuple[str, ...] = ("alert", "no data", "warn")
 
 
 def notifications(states, muted, monitor: MonitorModel, end_states) -> dict[str, list[int]]:
@@ -372,11 +369,14 @@ def _solve(function, target: float, low: float, high: float) -> float:
     return min(candidates, key=lambda t: abs(function(t) - target))
 
 
-def propose(check, monitor, live_minutes, unmutes, warnings_target, alerts_target) -> dict:
-    """Warning and critical thresholds giving about the target notifications per week, downtimes included."""
+def propose(check, monitor, downtimes, warnings_target, alerts_target) -> dict:
+    """Warning and critical thresholds giving about the target notifications per week, downtimes included.
+
+    `downtimes` is (live minutes, unmutes, notify_end_states) of a week.
+    """
 
     def per_week(warning, critical):
-        return exact(check, monitor, warning, critical).per_week(live_minutes, unmutes, END_STATES)
+        return exact(check, monitor, warning, critical).per_week(*downtimes)
 
     median = (check.min_value + check.max_value) / 2
     top = float(check.max_value)
@@ -448,8 +448,9 @@ def draw_day(sim: Simulation, check: CheckModel, monitor: MonitorModel, muted_we
 
 
 # ---------------------------------------------------------------- command
-def live_pattern(assets: Assets, tz_name: str) -> tuple[list[int], int, int, str]:
-    """Muted flag per minute of an ordinary week (from Monday 00:00), live minutes, unmutes, week start."""
+def live_pattern(assets: Assets, tz_name: str) -> tuple[list[int], int, int, str, tuple[str, ...]]:
+    """Muted flag per minute of an ordinary week (from Monday 00:00), live minutes, unmutes, week start,
+    and the states the downtimes notify at their end (`notify_end_states`)."""
     from datetime import datetime
 
     from my_metric_provisioning import downtime_calendar as cal
@@ -457,11 +458,13 @@ def live_pattern(assets: Assets, tz_name: str) -> tuple[list[int], int, int, str
 
     tz = dt.zone(tz_name)
     year = datetime.now(tz).year
-    recurrences = [r for p in cal.sent_payloads(assets, tz_name, year) for r in dt.recurrences_of(p)]
+    payloads = cal.sent_payloads(assets, tz_name, year)
+    recurrences = [r for p in payloads for r in dt.recurrences_of(p)]
+    end_states = sorted({s for p in payloads for s in p["data"]["attributes"].get("notify_end_states", [])})
     week = cal.week_grid(recurrences, tz, cal.ordinary_monday(tz, year), "ordinary week")
     muted = [int(state != cal.LIVE) for day in week.days for _, _, state in day.minutes]
     unmutes = sum(1 for i in range(len(muted)) if muted[i - 1] and not muted[i])
-    return muted, muted.count(0), unmutes, week.monday.isoformat()
+    return muted, muted.count(0), unmutes, week.monday.isoformat(), tuple(end_states)
 
 
 def _format_rate(value: float) -> str:
@@ -481,22 +484,22 @@ def forecast(args) -> dict:
     if args.weeks < 1:
         raise UsageError("--weeks must be 1 or more.")
     assets = Assets.load(integration)
-    muted_week, live_minutes, unmutes, monday = live_pattern(assets, args.timezone)
+    muted_week, live_minutes, unmutes, monday, end_states = live_pattern(assets, args.timezone)
     model = exact(check, monitor)
-    sim = simulate(check, monitor, muted_week, args.weeks, args.seed)
+    sim = simulate(check, monitor, muted_week, args.weeks, args.seed, end_states)
     import numpy as np
 
     result = {"per_week": {}, "simulated": {}, "exact": {}}
-    for basis, (live, ends, end_states) in {
+    for basis, (live, ends, notified_at_end) in {
         "without_downtimes": (WEEK_MINUTES, 0, ()),
-        "with_downtimes": (live_minutes, unmutes, END_STATES),
+        "with_downtimes": (live_minutes, unmutes, end_states),
     }.items():
         weekly = weekly_counts(sim.sent[basis], args.weeks)
         mean = {k: float(np.mean(v)) for k, v in weekly.items()}
         stderr = {
             k: float(np.std(v, ddof=1) / math.sqrt(args.weeks)) if args.weeks > 1 else None for k, v in weekly.items()
         }
-        exact_counts = model.per_week(live, ends, end_states) if monitor.renotify_interval == 0 else None
+        exact_counts = model.per_week(live, ends, notified_at_end) if monitor.renotify_interval == 0 else None
         order = ("warning", "alert", "recovery")
         result["per_week"][basis] = {k: round(mean[k], 1) for k in order}
         result["simulated"][basis] = {k: {"mean": mean[k], "standard_error": stderr[k]} for k in order}
@@ -516,7 +519,7 @@ def forecast(args) -> dict:
             "week_from": monday,
             "live_minutes_per_week": live_minutes,
             "unmutes_per_week": unmutes,
-            "notify_end_states": list(END_STATES),
+            "notify_end_states": list(end_states),
         },
         "no_data_per_week": 0,
         "simulation": {"weeks": args.weeks, "seed": args.seed},
@@ -524,7 +527,8 @@ def forecast(args) -> dict:
     }
     if args.target_warnings_per_week is not None:
         alerts = args.target_alerts_per_week or args.target_warnings_per_week / 10
-        result["proposal"] = propose(check, monitor, live_minutes, unmutes, args.target_warnings_per_week, alerts)
+        targets = (args.target_warnings_per_week, alerts)
+        result["proposal"] = propose(check, monitor, (live_minutes, unmutes, end_states), *targets)
         result["proposal"]["targets"] = {"warning": args.target_warnings_per_week, "alert": alerts}
     if args.output:
         from my_metric_provisioning.downtime_calendar import _check_output, save_figure
