@@ -8,7 +8,8 @@ option is checked before any work starts. Then six steps, with progress as they 
 3. APM: Datadog's APM test agent and flask_demo (ddtrace-run gunicorn), every route requested;
 4. MySQL: when a server answers, accounts of the tour's own (``datadog_tour`` with the Agent user's
    grants, ``flask_demo_tour`` for the app) created, verified, used, and dropped at the end;
-5. Datadog assets: validated, the plan printed (``--apply`` applies it), the pictures drawn;
+5. Datadog assets: validated, the plan printed (``--apply`` applies it), the downtime week and a
+   forecast day of the monitor drawn into ``.local-run/``;
 6. summary; the exit code is 0 only when every part that ran succeeded.
 
 Whatever ends the run (its end, Ctrl-C, SIGTERM, SIGHUP, the parent's death) stops every process
@@ -31,11 +32,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 try:
-    import mysql_datadog_user as mysql
     import pymysql
     import yaml
-    from agent_standin import build_wheel, create_agent_python, install_integration, run_agent_check
 
+    import mysql_datadog_user as mysql
+    from agent_standin import build_wheel, create_agent_python, install_integration, run_agent_check
     from flask_demo_harness import ROUTES, HarnessError, apm_test_agent, die_with_parent, send_traffic, traced_app
 except ModuleNotFoundError as error:  # --help and option errors work before scripts/run-local set up .venv-local
     MISSING_MODULE: ModuleNotFoundError | None = error
@@ -348,6 +349,7 @@ def assets_step(run: Run, step: int) -> StepResult:
     for line in lines:
         progress(run, step, name, line)
     progress(run, step, name, f'full plan with payloads in {plan_file.relative_to(REPO_ROOT)}')
+    lines += draw_pictures(run, step, name)
     if not args.apply:
         return StepResult(name, headline='validated; plan printed (dry run, nothing sent)', details=lines)
     progress(
@@ -362,6 +364,25 @@ def assets_step(run: Run, step: int) -> StepResult:
             f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
         )
     return StepResult(name, headline='validated and applied', details=lines + output[-3:])
+
+
+def draw_pictures(run: Run, step: int, name: str) -> list[str]:
+    """The downtime week and one simulated day of the monitor, drawn by my-metric-provision."""
+    timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
+    check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
+    lines = []
+    for what, picture, command in (
+        ('downtime week', 'downtime-calendar.png', ['calendar']),
+        ('forecast day', 'forecast-day.png', ['forecast', *check_config]),
+    ):
+        drawn = provision(*timezone, *command, '--output', str(WORK_DIR / picture))
+        if drawn.returncode != 0:
+            raise StepFailed(
+                f'drawing the {what} failed (exit {drawn.returncode}): {(drawn.stdout + drawn.stderr).strip()}'
+            )
+        lines.append(f'picture of the {what}: {(WORK_DIR / picture).relative_to(REPO_ROOT)}')
+        progress(run, step, name, lines[-1])
+    return lines
 
 
 def provisioning_options(args: argparse.Namespace, *, dry_run: bool = False) -> list[str]:

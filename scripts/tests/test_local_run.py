@@ -22,6 +22,10 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
     system_tmp = tmp_path / 'tmp'
     system_tmp.mkdir()
 
+    pictures = [REPO_ROOT / '.local-run' / name for name in ('downtime-calendar.png', 'forecast-day.png')]
+    for picture in pictures:
+        picture.unlink(missing_ok=True)
+
     run = run_local('--quick', env={'TMPDIR': str(system_tmp)})
 
     assert run.returncode == 0, run.output
@@ -39,6 +43,9 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
         assert "the tour's accounts datadog_tour, flask_demo_tour and database flask_demo_tour were removed" in summary
     assert re.search(r'^Datadog assets +OK +validated; plan printed \(dry run, nothing sent\)', summary, re.M)
     assert '== create or update monitor ==' in summary
+    for picture, what in zip(pictures, ('downtime week', 'forecast day'), strict=True):
+        assert f'picture of the {what}: .local-run/{picture.name}' in summary
+        assert picture.read_bytes().startswith(b'\x89PNG\r\n\x1a\n')
     assert 'RESULT: OK' in summary
     # Progress is printed as it goes, step by step, before the summary.
     assert re.search(r'^\[2/6\] my_metric check: run 1/3 -> my_metric=\d+ tags=\[\]$', run.output, re.M)
