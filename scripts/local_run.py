@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import secrets
 import shutil
@@ -75,9 +76,9 @@ class StepResult:
 @dataclass
 class Run:
     args: argparse.Namespace
-    plan: str  # output of `my-metric-provision apply --dry-run`, run while checking the options
-    plan_exit: int
     keys: dict[str, str]
+    plan: str = ''  # output of `my-metric-provision apply --dry-run`, run first: it checks the options
+    plan_exit: int = 0
     results: list[StepResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     step: str = 'setup'
@@ -115,30 +116,31 @@ def provision(*arguments: str, keys: dict[str, str] | None = None) -> subprocess
 
 def check_step(run: Run, step: int) -> StepResult:
     name, args = 'my_metric check', run.args
+    say = functools.partial(progress, run, step, name)
     marker = AGENT_PYTHON_DIR / '.complete'
     if marker.exists():
-        progress(run, step, name, f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)')
+        say(f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)')
     else:
-        progress(run, step, name, 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)')
+        say('creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)')
         shutil.rmtree(AGENT_PYTHON_DIR, ignore_errors=True)
         create_agent_python(AGENT_PYTHON_DIR)
         marker.touch()
     agent_python = AGENT_PYTHON_DIR / 'bin' / 'python'
     wheel = build_wheel(REPO_ROOT / 'my_metric', WORK_DIR / 'dist')
-    progress(run, step, name, f'built {wheel.relative_to(REPO_ROOT)}')
+    say(f'built {wheel.relative_to(REPO_ROOT)}')
     check_conf_dir = install_integration(agent_python, wheel, WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d')
     where = check_conf_dir.relative_to(REPO_ROOT)
-    progress(run, step, name, f'installed it as `datadog-agent integration install -w` does, config in {where}/')
+    say(f'installed it as `datadog-agent integration install -w` does, config in {where}/')
     config = check_conf_dir / 'conf.yaml'
     shutil.copyfile(args.check_config or check_conf_dir / 'conf.yaml.example', config)
     interval = QUICK_INTERVAL if args.quick else args.interval
     source = 'shortened by --quick' if args.quick else f'min_collection_interval from {config.name}'
-    progress(run, step, name, f'running it {args.runs} times, {interval:g} s apart ({source})')
+    say(f'running it {args.runs} times, {interval:g} s apart ({source})')
 
     def on_run(document: dict) -> None:
         series = ', '.join(f'{p["metric"]}={p["value"]:g} tags={p["tags"]}' for p in document['series'])
         errors = f' ERRORS: {error_messages(document["errors"])}' if document['errors'] else ''
-        progress(run, step, name, f'run {document["run"]}/{args.runs} -> {series or "no series submitted"}{errors}')
+        say(f'run {document["run"]}/{args.runs} -> {series or "no series submitted"}{errors}')
 
     documents = run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
     errors = [error for document in documents for error in document['errors']]
@@ -258,11 +260,12 @@ def traces_of(agent, token: str, expected: int) -> list:
 
 def apm_step(run: Run, step: int, agent, app) -> StepResult:
     name = 'APM'
-    progress(run, step, name, f'APM test agent on {agent.url}, flask_demo on {app.url} (ddtrace-run gunicorn)')
+    say = functools.partial(progress, run, step, name)
+    say(f'APM test agent on {agent.url}, flask_demo on {app.url} (ddtrace-run gunicorn)')
     routes = [route for route in ROUTES if route != DATABASE_ROUTE]
     rounds = 1 if run.args.quick else 5
     agent.start_session('apm')
-    progress(run, step, name, f'GET {", ".join(routes)} x {rounds}')
+    say(f'GET {", ".join(routes)} x {rounds}')
     unexpected = {}
     for _ in range(rounds):
         for route, status in send_traffic(app, routes).items():
@@ -271,7 +274,7 @@ def apm_step(run: Run, step: int, agent, app) -> StepResult:
     traces = traces_of(agent, 'apm', len(routes) * rounds)
     lines = [f'{service}  {resource}  x {count}' for (service, resource), count in sorted(entry_spans(traces).items())]
     for line in lines:
-        progress(run, step, name, line)
+        say(line)
     if unexpected:
         raise StepFailed(f'{"; ".join(unexpected.values())}; see {LOG_DIR / "flask-demo.log"}')
     span_total = sum(len(trace) for trace in traces)
@@ -282,17 +285,15 @@ def apm_step(run: Run, step: int, agent, app) -> StepResult:
 
 def mysql_step(run: Run, step: int, database: TourDatabase, agent, app) -> StepResult:
     name = 'MySQL'
+    say = functools.partial(progress, run, step, name)
     if database.skip_reason:
-        progress(run, step, name, f'skipped: {database.skip_reason}')
+        say(f'skipped: {database.skip_reason}')
         return StepResult(name, 'SKIPPED', database.skip_reason)
     if database.failure:
         raise StepFailed(database.failure)
     server, where = database.server, database.admin.address
     ending = 'kept (--keep-mysql-users)' if run.args.keep_mysql_users else 'dropped when the run ends'
-    progress(
-        run,
-        step,
-        name,
+    say(
         f'{TOUR_AGENT_USER} (the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database '
         f'{TOUR_DATABASE}) created on {server.flavor} {server.version_string} at {where}; {ending}',
     )
@@ -308,7 +309,7 @@ def mysql_step(run: Run, step: int, database: TourDatabase, agent, app) -> StepR
         + ', '.join(f'{service} {resource} x {count}' for (service, resource), count in sorted(counts.items()))
     )
     for line in lines:
-        progress(run, step, name, line)
+        say(line)
     failed = [check.name for check in checks if not check.passed]
     if failed:
         raise StepFailed(f'privilege checks failed: {", ".join(failed)}; see mysql_datadog_user/README.md')
@@ -339,6 +340,7 @@ def apm_and_mysql_steps(run: Run, stack: contextlib.ExitStack) -> None:
 
 def assets_step(run: Run, step: int) -> StepResult:
     name, args = 'Datadog assets', run.args
+    say = functools.partial(progress, run, step, name)
     if run.plan_exit != 0:
         raise StepFailed(
             f'validation failed (exit {run.plan_exit}):\n{run.plan}\nFix the assets under my_metric/assets/'
@@ -347,18 +349,16 @@ def assets_step(run: Run, step: int) -> StepResult:
     plan_file.write_text(run.plan)
     lines = [line for line in run.plan.splitlines() if line.startswith(('OK:', 'Plan', '=='))]
     for line in lines:
-        progress(run, step, name, line)
-    progress(run, step, name, f'full plan with payloads in {plan_file.relative_to(REPO_ROOT)}')
-    lines += draw_pictures(run, step, name)
+        say(line)
+    say(f'full plan with payloads in {plan_file.relative_to(REPO_ROOT)}')
+    lines += draw_pictures(run, say)
     if not args.apply:
         return StepResult(name, headline='validated; plan printed (dry run, nothing sent)', details=lines)
-    progress(
-        run, step, name, f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}'
-    )
+    say(f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
     applied = provision(*provisioning_options(args), keys=run.keys)
     output = (applied.stdout + applied.stderr).strip().splitlines()
     for line in output:
-        progress(run, step, name, line)
+        say(line)
     if applied.returncode != 0:
         raise StepFailed(
             f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
@@ -366,7 +366,7 @@ def assets_step(run: Run, step: int) -> StepResult:
     return StepResult(name, headline='validated and applied', details=lines + output[-3:])
 
 
-def draw_pictures(run: Run, step: int, name: str) -> list[str]:
+def draw_pictures(run: Run, say) -> list[str]:
     """The downtime week and one simulated day of the monitor, drawn by my-metric-provision."""
     timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
     check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
@@ -381,7 +381,7 @@ def draw_pictures(run: Run, step: int, name: str) -> list[str]:
                 f'drawing the {what} failed (exit {drawn.returncode}): {(drawn.stdout + drawn.stderr).strip()}'
             )
         lines.append(f'picture of the {what}: {(WORK_DIR / picture).relative_to(REPO_ROOT)}')
-        progress(run, step, name, lines[-1])
+        say(lines[-1])
     return lines
 
 
@@ -497,38 +497,31 @@ def print_summary(run: Run, started: float) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
-    args = parse_arguments(argv)
-    keys = {name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ}  # for the apply only
-    # ddtrace and the other children write temporary files; they go in the work folder, emptied each run.
-    temporary = WORK_DIR / 'tmp'
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir(parents=True)
-    os.environ['TMPDIR'] = str(temporary)
-    planned = provision(*provisioning_options(args, dry_run=True))
-    plan = (planned.stdout + planned.stderr).strip()
-    if planned.returncode == 2:
-        print(f'scripts/run-local: error: my-metric-provision refused the options: {plan}', file=sys.stderr)
-        return 2
-    run = Run(args, plan, planned.returncode, keys)
+    run = Run(parse_arguments(argv), keys={name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ})
     started = time.monotonic()
     try:
         end_on_signals()
         with contextlib.ExitStack() as stack:
+            # ddtrace and the other children write temporary files: into the work folder, removed at the end.
+            temporary = WORK_DIR / 'tmp'
+            shutil.rmtree(temporary, ignore_errors=True)
+            temporary.mkdir(parents=True)
             stack.callback(shutil.rmtree, temporary, ignore_errors=True)
+            os.environ['TMPDIR'] = str(temporary)
+            planned = provision(*provisioning_options(run.args, dry_run=True))
+            run.plan, run.plan_exit = (planned.stdout + planned.stderr).strip(), planned.returncode
+            if planned.returncode == 2:
+                print(f'scripts/run-local: error: my-metric-provision refused the options: {run.plan}', file=sys.stderr)
+                return 2
             LOG_DIR.mkdir(parents=True, exist_ok=True)
-            python = f'Python {sys.version.split()[0]}'
-            progress(run, 1, 'setup', f'{python} in {Path(sys.prefix).name}/, working files in {WORK_DIR.name}/')
-            run.results.append(
-                StepResult('setup', headline=f'{python}, {Path(sys.prefix).name}/ and {WORK_DIR.name}/ ready')
-            )
+            python, venv = f'Python {sys.version.split()[0]}', Path(sys.prefix).name
+            progress(run, 1, 'setup', f'{python} in {venv}/, working files in {WORK_DIR.name}/')
+            run.results.append(StepResult('setup', headline=f'{python}, {venv}/ and {WORK_DIR.name}/ ready'))
             run_step(run, 2, 'my_metric check', check_step)
             apm_and_mysql_steps(run, stack)
             run_step(run, 5, 'Datadog assets', assets_step)
     except Stopped as stopped:
-        print(
-            f'\ninterrupted by {stopped} during step {run.step}; every process this run started has been stopped',
-            flush=True,
-        )
+        print(f'\ninterrupted by {stopped} during step {run.step}; every process this run started has been stopped')
         print(*run.notes, sep='\n')
         return 128 + signal.Signals[str(stopped)].value
     return print_summary(run, started)

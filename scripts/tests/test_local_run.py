@@ -8,8 +8,9 @@ import secrets
 import shutil
 import subprocess
 
-import mysql_datadog_user
 from conftest import REPO_ROOT, admin_settings, assert_nothing_left, closed_port, mysql_unreachable_reason
+
+import mysql_datadog_user
 
 
 def summary_line(summary: str, part: str) -> str:
