@@ -55,6 +55,7 @@ KEY_VARIABLES = ('DD_API_KEY', 'DD_APP_KEY')
 # Names reserved for the tour: it creates them, drops them, and may replace what a killed run left.
 TOUR_AGENT_USER, TOUR_APP_USER, TOUR_DATABASE = 'datadog_tour', 'flask_demo_tour', 'flask_demo_tour'
 ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+PROVISION = [sys.executable, '-m', 'my_metric_provisioning', '--assets-dir', str(REPO_ROOT / 'my_metric')]
 
 
 class StepFailed(Exception):
@@ -104,7 +105,7 @@ def run_step(run: Run, step: int, name: str, function, *arguments) -> None:
 
 def provision(*arguments: str, keys: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, '-m', 'my_metric_provisioning', '--assets-dir', str(REPO_ROOT / 'my_metric'), *arguments],
+        [*PROVISION, *arguments],
         env={**os.environ, **(keys or {})},
         capture_output=True,
         text=True,
@@ -367,19 +368,26 @@ def assets_step(run: Run, step: int) -> StepResult:
 
 
 def draw_pictures(run: Run, say) -> list[str]:
-    """The downtime week and one simulated day of the monitor, drawn by my-metric-provision."""
+    """The downtime week and one simulated day of the monitor, drawn by my-metric-provision side by side."""
     timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
     check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
-    lines = []
-    for what, picture, command in (
-        ('downtime week', 'downtime-calendar.png', ['calendar']),
-        ('forecast day', 'forecast-day.png', ['forecast', *check_config]),
-    ):
-        drawn = provision(*timezone, *command, '--output', str(WORK_DIR / picture))
-        if drawn.returncode != 0:
-            raise StepFailed(
-                f'drawing the {what} failed (exit {drawn.returncode}): {(drawn.stdout + drawn.stderr).strip()}'
+    pictures = {
+        'downtime week': ('downtime-calendar.png', ['calendar']),
+        'forecast day': ('forecast-day.png', ['forecast', *check_config]),
+    }
+    with contextlib.ExitStack() as drawing:
+        processes = {}
+        for what, (picture, command) in pictures.items():
+            arguments = [*PROVISION, *timezone, *command, '--output', str(WORK_DIR / picture)]
+            processes[what] = drawing.enter_context(
+                subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             )
+            drawing.callback(processes[what].kill)  # runs before the wait: an interruption does not wait for them
+        outputs = {what: process.communicate()[0].strip() for what, process in processes.items()}
+    lines = []
+    for what, (picture, _) in pictures.items():
+        if processes[what].returncode != 0:
+            raise StepFailed(f'drawing the {what} failed (exit {processes[what].returncode}): {outputs[what]}')
         lines.append(f'picture of the {what}: {(WORK_DIR / picture).relative_to(REPO_ROOT)}')
         say(lines[-1])
     return lines
@@ -487,7 +495,8 @@ def print_summary(run: Run, started: float) -> int:
     for result in run.results:
         if result.status == 'SKIPPED':
             print(f'skipped: {result.name} - {result.headline}')
-    print(*run.notes, sep='\n')
+    for note in run.notes:
+        print(note)
     if failed:
         print(f'RESULT: FAILED in {", ".join(failed)} (details above)')
         return 1
@@ -522,7 +531,8 @@ def main(argv: list[str] | None = None) -> int:
             run_step(run, 5, 'Datadog assets', assets_step)
     except Stopped as stopped:
         print(f'\ninterrupted by {stopped} during step {run.step}; every process this run started has been stopped')
-        print(*run.notes, sep='\n')
+        for note in run.notes:
+            print(note)
         return 128 + signal.Signals[str(stopped)].value
     return print_summary(run, started)
 
