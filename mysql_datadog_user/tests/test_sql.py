@@ -79,8 +79,9 @@ def test_settings_repr_hides_the_password():
 
 def test_admin_settings_defaults_and_environment():
     assert admin_settings_from_env({}) == ConnectionSettings('127.0.0.1', 3306, 'root', '')
-    env = {'MYSQL_HOST': 'db', 'MYSQL_PORT': '3307', 'MYSQL_ROOT_USER': 'admin', 'MYSQL_ROOT_PASSWORD': 'pw'}
-    assert admin_settings_from_env(env) == ConnectionSettings('db', 3307, 'admin', 'pw')
+    admin_password = secrets.token_urlsafe(12)
+    env = {'MYSQL_HOST': 'db', 'MYSQL_PORT': '3307', 'MYSQL_ROOT_USER': 'admin', 'MYSQL_ROOT_PASSWORD': admin_password}
+    assert admin_settings_from_env(env) == ConnectionSettings('db', 3307, 'admin', admin_password)
 
 
 @pytest.mark.parametrize('port', ['abc', '0', '70000', '-1', '3306 '])
