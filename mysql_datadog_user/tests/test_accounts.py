@@ -161,3 +161,12 @@ def test_app_user_is_never_changed_once_it_exists(admin, account_name, app_datab
     with admin_conn.cursor() as cursor:
         cursor.execute("SHOW DATABASES LIKE 'dd\\_test\\_other\\_db'")
         assert cursor.fetchall() == ()
+
+
+def test_app_user_replace_existing_sets_the_new_password(admin, account_name, app_database):
+    old, new = new_password(), new_password()
+    ensure_app_user(admin, account_name, old, app_database)
+    ensure_app_user(admin, account_name, new, app_database, replace_existing=True)
+    assert unreachable_reason(admin.as_user(account_name, old)) is not None
+    with closing(connect(admin.as_user(account_name, new))) as conn, conn.cursor() as cursor:
+        cursor.execute(f'CREATE TABLE `{app_database}`.t (id INT)')
