@@ -1,6 +1,7 @@
 from .__about__ import __version__
 from .harness import (
     ROUTES,
+    SNAPSHOT_REGEX_PLACEHOLDERS,
     ApmTestAgent,
     HarnessError,
     HttpResult,
@@ -19,6 +20,7 @@ from .harness import (
 __all__ = [
     "__version__",
     "ROUTES",
+    "SNAPSHOT_REGEX_PLACEHOLDERS",
     "ApmTestAgent",
     "HarnessError",
     "HttpResult",

@@ -300,12 +300,14 @@ def apm_test_agent(
     port: int | None = None,
     snapshot_dir: str | os.PathLike | None = None,
     snapshot_ci_mode: bool = True,
+    regex_placeholders: Mapping[str, str] = SNAPSHOT_REGEX_PLACEHOLDERS,
     log_path: str | os.PathLike | None = None,
     startup_timeout: float = 30.0,
 ) -> Iterator[ApmTestAgent]:
     """Start ``ddapm-test-agent`` on 127.0.0.1 (free ports unless ``port`` is given) and stop it on exit.
 
-    ``snapshot_ci_mode`` makes a missing snapshot file an error instead of writing a new one.
+    ``snapshot_ci_mode`` makes a missing snapshot file an error instead of writing a new one;
+    ``regex_placeholders`` maps placeholder names to the patterns they replace in snapshots.
     """
     port = port or free_port()
     otlp_http_port = free_port()
@@ -321,7 +323,7 @@ def apm_test_agent(
         f"--otlp-http-port={otlp_http_port}",
         f"--otlp-grpc-port={otlp_grpc_port}",
         f"--snapshot-ci-mode={1 if snapshot_ci_mode else 0}",
-        f"--snapshot-regex-placeholders={','.join(f'{k}:{v}' for k, v in SNAPSHOT_REGEX_PLACEHOLDERS.items())}",
+        f"--snapshot-regex-placeholders={','.join(f'{k}:{v}' for k, v in regex_placeholders.items())}",
         "--log-level=WARNING",
     ]
     if snapshot_path is not None:
