@@ -1,19 +1,10 @@
 """The whole my_metric integration working locally: no Docker, no Datadog account.
 
-Started by ``scripts/run-local``, which prepares ``.venv-local/`` and runs this file in it. Every
-option is checked before any work starts. Then six steps, with progress as they go:
-
-1. setup: the working directory ``.local-run/``;
-2. my_metric check: the wheel built and installed as the Agent does, run as ``datadog-agent check``;
-3. APM: Datadog's APM test agent and flask_demo (ddtrace-run gunicorn), every route requested;
-4. MySQL: when a server answers, accounts of the tour's own (``datadog_tour`` with the Agent user's
-   grants, ``flask_demo_tour`` for the app) created, verified, used, and dropped at the end;
-5. Datadog assets: validated, the plan printed (``--apply`` applies it), the downtime week and a
-   forecast day of the monitor drawn into ``.local-run/``;
-6. summary; the exit code is 0 only when every part that ran succeeded.
-
-Whatever ends the run (its end, Ctrl-C, SIGTERM, SIGHUP, the parent's death) stops every process
-it started and drops the MySQL accounts it made.
+Run by ``scripts/run-local`` in ``.venv-local/``. Every option is checked before any work starts;
+then: 1 setup, 2 the my_metric check built, installed and run as the Agent does, 3 APM (the test
+agent and flask_demo under ddtrace-run), 4 MySQL (accounts of the tour's own, dropped at the end),
+5 the Datadog assets (validated, planned, drawn; ``--apply`` applies them), 6 the summary.
+Whatever ends the run (its end, INT, TERM, HUP, the parent's death) stops every process it started.
 """
 
 from __future__ import annotations
