@@ -87,7 +87,7 @@ def run_step(run: Run, step: int, name: str, function, *arguments) -> None:
         result = function(run, step, *arguments)
     except StepFailed as error:
         result = StepResult(name, 'FAILED', str(error))
-    except (OSError, subprocess.CalledProcessError, RuntimeError, ValueError) as error:
+    except (OSError, subprocess.CalledProcessError, RuntimeError, ValueError, pymysql.MySQLError) as error:
         result = StepResult(name, 'FAILED', f'{type(error).__name__}: {error}')
     if result.status == 'FAILED':
         progress(run, step, name, f'FAILED: {result.headline}')
