@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
+        sub.add_argument(
+            "--full-scan",
+            action="store_true",
+            help="also list every dashboard and downtime of the org to find marked ones the monitor lost track of",
+        )
         sub.add_argument("--max-retries", type=int, default=3, help="retries on 429 and 5xx (default 3)")
         sub.add_argument(
             "--retry-backoff",
@@ -144,7 +149,7 @@ def run(argv=None, out=sys.stdout) -> int:
                 file=out,
             )
             return 0
-        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out), full_scan=args.full_scan)
         try:
             summary = provisioner.apply() if args.command == "apply" else provisioner.destroy()
         finally:

@@ -1,11 +1,9 @@
 import copy
 import secrets
-from pathlib import Path
 
 import pytest
+from common import REPO_INTEGRATION
 from my_metric_provisioning.assets import Assets
-
-REPO_INTEGRATION = Path(__file__).resolve().parents[2] / "my_metric"
 
 
 @pytest.fixture(scope="session")
