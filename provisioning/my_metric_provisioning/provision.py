@@ -129,7 +129,12 @@ def downtime_marker(name: str) -> str:
     return f"[{MARKER}:{name}]"
 
 
+def current_time(timezone: str) -> datetime:
+    return datetime.now(dt.zone(timezone))
+
+
 def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, now: datetime | None = None) -> dict:
+    """The stored downtime for this org: each recurrence starts at its first occurrence at or after now + LEAD."""
     payload = copy.deepcopy(template)
     attributes = payload["data"]["attributes"]
     attributes["message"] = f"{attributes.get('message', '')} {settings.notify} {downtime_marker(name)}".strip()
@@ -137,17 +142,48 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     attributes["display_timezone"] = settings.timezone
     schedule = attributes["schedule"]
     schedule["timezone"] = settings.timezone
-    now_local = (now or datetime.now(dt.zone(settings.timezone))).replace(tzinfo=None)
+    tz = dt.zone(settings.timezone)
+    earliest = ((now or current_time(settings.timezone)).astimezone(tz) + dt.LEAD).replace(tzinfo=None)
     for item in schedule["recurrences"]:
-        item["start"] = dt.rebase_start(item["start"], now_local)
+        item["start"] = dt.next_start(item["start"], item["rrule"], earliest)
     return payload
+
+
+def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now: datetime) -> dict | None:
+    """A one-time downtime for the night or weekend apply runs in, which the recurrences, all starting
+    after apply, no longer cover; None during working hours."""
+    tz = dt.zone(settings.timezone)
+    window = dt.catch_up_window(now.astimezone(tz))
+    if window is None:
+        return None
+    start, end = window
+    attributes = {
+        key: copy.deepcopy(value)
+        for key, value in (template or {"data": {"attributes": {"scope": "*"}}})["data"]["attributes"].items()
+        if key not in ("message", "schedule")
+    }
+    attributes["message"] = (
+        f"my_metric monitor muted for the rest of the night or weekend in which it was provisioned (until "
+        f"{end:%a %Y-%m-%d %H:%M} {settings.timezone}). {settings.notify} {downtime_marker(CATCH_UP)}"
+    )
+    attributes["monitor_identifier"] = {"monitor_id": monitor_id}
+    attributes["display_timezone"] = settings.timezone
+    attributes["schedule"] = {"end": end.isoformat(timespec="seconds")}
+    if start is not None:
+        attributes["schedule"]["start"] = start.isoformat(timespec="seconds")
+    return {"data": {"type": "downtime", "attributes": attributes}}
 
 
 def plan(assets: Assets, settings: Settings) -> list[tuple[str, dict]]:
     """Payloads apply would send, in order; downtimes point at the monitor apply finds or creates."""
     steps = [("dashboard", dashboard_payload(assets)), ("monitor", monitor_payload(assets, settings))]
+    now = current_time(settings.timezone)
+    monitor_id = "<id of the monitor above>"
     for name, template in assets.downtimes.items():
-        steps.append((f"downtime {name}", downtime_payload(name, template, "<id of the monitor above>", settings)))
+        steps.append((f"downtime {name}", downtime_payload(name, template, monitor_id, settings, now)))
+    catch_up = catch_up_payload(next(iter(assets.downtimes.values()), None), monitor_id, settings, now)
+    if catch_up is not None:
+        steps.append((f"downtime {CATCH_UP} (apply runs inside a muted window)", catch_up))
     return steps
 
 
@@ -205,7 +241,7 @@ class Provisioner:
         self.settings = settings
         self.log = log
         self.full_scan = full_scan
-        self.now = now or (lambda: datetime.now(dt.zone(settings.timezone)))
+        self.now = now or (lambda: current_time(settings.timezone))
         self.dashboard_id: str | None = None
         self.client = ApiClient(configuration(settings))
         self.dashboards = DashboardsApi(self.client)
@@ -422,9 +458,11 @@ class Provisioner:
 
     def _downtime_payloads(self, monitor_id):
         """(name, payload) for each stored downtime; the catch-up downtime's payload is None when not needed."""
+        now = self.now()
         for name, template in self.assets.downtimes.items():
-            yield name, downtime_payload(name, template, monitor_id, self.settings, self.now())
-        yield CATCH_UP, None
+            yield name, downtime_payload(name, template, monitor_id, self.settings, now)
+        template = next(iter(self.assets.downtimes.values()), None)
+        yield CATCH_UP, catch_up_payload(template, monitor_id, self.settings, now)
 
     def _warn_duplicates(self, kind, ids):
         if len(ids) > 1:

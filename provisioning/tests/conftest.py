@@ -1,9 +1,16 @@
 import copy
 import secrets
+from datetime import datetime, timezone
 
+import fake_datadog
 import pytest
 from common import REPO_INTEGRATION
+from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
+
+# A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
+# moves the clock (tests/test_downtime_starts.py). Apply and the local API server share this clock.
+WORKING_HOURS = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="session")
@@ -24,3 +31,15 @@ def fake_keys(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DD_SITE", raising=False)
     return keys
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The moment apply runs at, seen the same way by apply and by the local API server; set `clock.now`."""
+
+    class Clock:
+        now = WORKING_HOURS
+
+    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(provision.dt.zone(tz_name)))
+    monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
+    return Clock

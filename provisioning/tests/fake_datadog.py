@@ -51,6 +51,10 @@ ROUTES = {
 PAST_START = "Scheduled downtime start cannot be in the past"  # v1's answer, NOTES.md
 
 
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
 def route_of(path: str) -> tuple[str, str | None]:
     for template in ROUTES:
         pattern = "^" + re.escape(template).replace(r"\{id\}", r"([\w-]+)") + "$"
@@ -71,8 +75,7 @@ class FakeDatadog:
         self.routes: Counter = Counter()  # (method, route template) -> requests
         self.headers_seen: list[dict] = []
         self.failures: list[list] = []  # [method, path regex, status, headers, matches to let through first]
-        self.now = now or (lambda: datetime.now(timezone.utc))
-        self.refuse_past_starts = False
+        self.now = now or (lambda: utc_now())
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -135,15 +138,19 @@ class FakeDatadog:
 
     # ------------------------------------------------------------------ checks
     def _past_start(self, attributes: dict) -> str | None:
-        if not self.refuse_past_starts:
-            return None
         schedule = attributes.get("schedule") or {}
         now = self.now()
         for item in schedule.get("recurrences") or []:
             if item.get("start"):
-                start = datetime.fromisoformat(item["start"]).replace(tzinfo=ZoneInfo(schedule["timezone"]))
+                start = datetime.fromisoformat(item["start"])
+                if start.tzinfo is not None:
+                    return f"Invalid recurrence start {item['start']}: must not include a UTC offset"
+                start = start.replace(tzinfo=ZoneInfo(schedule["timezone"]))
                 if start < now:
                     return f"{PAST_START}: recurrence start {item['start']} {schedule['timezone']}"
+        if not schedule.get("recurrences") and schedule.get("start"):
+            if datetime.fromisoformat(schedule["start"]) < now:
+                return f"{PAST_START}: {schedule['start']}"
         if schedule.get("end") and datetime.fromisoformat(schedule["end"]) <= now:
             return f"Scheduled downtime end cannot be in the past: {schedule['end']}"
         return None
