@@ -51,6 +51,8 @@ PERMISSIONS = {
     "dashboard": "dashboards_read and dashboards_write",
     "monitor": "monitors_read and monitors_write",
     "downtime": "monitors_downtime",
+    "snapshot": "reading the my_metric metric (graph snapshots need the application key)",
+    "event": "posting events (the events intake needs only a valid DD_API_KEY)",
 }
 
 

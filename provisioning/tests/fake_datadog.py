@@ -291,6 +291,49 @@ class FakeDatadog:
         self.downtimes[downtime_id]["attributes"]["status"] = "canceled"
         return 204, None, {}
 
+    def _get_api_v1_graph_snapshot(self, _, query, body):
+        missing = [name for name in ("start", "end") if name not in query]
+        if missing:
+            return 400, {"errors": [f"Missing required query parameter(s): {', '.join(missing)}"]}, {}
+        try:
+            start, end = int(self._one(query, "start", "")), int(self._one(query, "end", ""))
+        except ValueError:
+            return 400, {"errors": ["start and end must be POSIX timestamps in seconds"]}, {}
+        metric_query = self._one(query, "metric_query", "")
+        if not metric_query:
+            return 400, {"errors": ["One of metric_query or graph_def is required"]}, {}
+        if start >= end or end > self.now().timestamp() + 60 or end - start > 366 * 86400:
+            return 400, {"errors": [f"Invalid time range {start}..{end}"]}, {}
+        if "$" in metric_query or not re.fullmatch(r"\w+:[\w.]+\{[^{}$]*\}( by \{[\w,.]+\})?", metric_query):
+            return 400, {"errors": [f"Invalid metric query: {metric_query}"]}, {}
+        number = len(self.snapshots) + 1
+        snapshot = {
+            "metric_query": metric_query,
+            "start": start,
+            "end": end,
+            "title": self._one(query, "title", ""),
+            "snapshot_url": f"https://p.datadoghq.com/snapshot/view/dd-snapshots/org_1/fake/{number:04d}.png",
+        }
+        self.snapshots.append(snapshot)
+        return 200, {"metric_query": metric_query, "snapshot_url": snapshot["snapshot_url"]}, {}
+
+    def _post_api_v1_events(self, _, query, body):
+        from datadog_api_client.v1.model.event_create_request import EventCreateRequest
+
+        allowed = set(EventCreateRequest.attribute_map.values())
+        errors = [f"Unknown field {key}" for key in body or {} if key not in allowed]
+        errors += [f"Missing required field {key}" for key in ("title", "text") if not (body or {}).get(key)]
+        if body and len(body.get("text", "")) > 4000:
+            errors.append("text is limited to 4000 characters")
+        if body and body.get("alert_type", "info") not in ("error", "warning", "info", "success", "user_update"):
+            errors.append(f"Invalid alert_type {body['alert_type']}")
+        if errors:
+            return 400, {"errors": errors}, {}
+        event_id = 5_000_000_000 + len(self.events) + 1
+        self.events.append(dict(body, id=event_id))
+        event = dict(body, id=event_id, url=f"https://app.datadoghq.com/event/event?id={event_id}")
+        return 202, {"status": "ok", "event": event}, {}
+
     def _handler(self):
         fake = self
 
