@@ -86,7 +86,8 @@ class Records:
     saved: list[str] | None = None  # the tag list the monitor holds now
 
     def tags(self) -> list[str]:
-        tags = [RECORDS_TAG]
+        # Until a legacy monitor has been scanned and its objects recorded, it must stay recognisable as legacy.
+        tags = [] if self.legacy else [RECORDS_TAG]
         tags += [f"{RECORD_PREFIX}{key}:{object_id}" for key, object_id in sorted(self.ids.items())]
         tags += [f"{RECORD_PREFIX}pending:{key}" for key in sorted(self.pending)]
         return tags

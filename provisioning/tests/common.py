@@ -1,10 +1,16 @@
 import io
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 from my_metric_provisioning.cli import run
 
 REPO_INTEGRATION = Path(__file__).resolve().parents[2] / "my_metric"
+# A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
+# moves the clock (tests/test_downtime_starts.py). Apply and the local API server share this clock.
+WORKING_HOURS = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)
+# 23:30 in Paris: inside a weeknight, apply also makes the catch-up downtime.
+WEEKNIGHT = datetime(2026, 5, 20, 21, 30, tzinfo=timezone.utc)
 FAST = ["--retry-backoff", "0", "--max-retries", "2"]
 NOTIFY = "@ops-team@example.com"
 # A large org as issue 12 describes it: most downtimes ended long ago.

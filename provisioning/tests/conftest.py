@@ -1,16 +1,11 @@
 import copy
 import secrets
-from datetime import datetime, timezone
 
 import fake_datadog
 import pytest
-from common import REPO_INTEGRATION
+from common import REPO_INTEGRATION, WORKING_HOURS
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
-
-# A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
-# moves the clock (tests/test_downtime_starts.py). Apply and the local API server share this clock.
-WORKING_HOURS = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="session")

@@ -130,6 +130,17 @@ def test_a_monitor_made_before_records_is_completed_from_one_scan(fake, fake_key
     assert_no_key(out, fake_keys)
 
 
+def test_an_upgrade_that_stops_midway_still_adopts_instead_of_duplicating(fake):
+    assert apply(fake)[0] == 0
+    monitor = next(iter(fake.monitors.values()))
+    monitor["tags"] = [t for t in monitor["tags"] if not t.startswith("my-metric-provision-")]
+    fake.fail("PATCH", r"/api/v2/downtime/[\w-]+", 500, times=3)  # dies after the monitor was updated
+    assert apply(fake)[0] == 3
+    rerun = requests_of(fake, lambda: apply(fake))
+    assert sum(v for (method, _), v in rerun.items() if method == "POST") == 0
+    assert managed(fake) == (1, 1, 2)
+
+
 def test_destroy_full_scan_cleans_up_after_a_monitor_deleted_by_hand(fake):
     assert apply(fake)[0] == 0
     fake.monitors.clear()

@@ -6,8 +6,7 @@ import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from common import FAST, NOTIFY, apply, assert_no_key, cli
-from conftest import WORKING_HOURS
+from common import FAST, NOTIFY, WORKING_HOURS, apply, assert_no_key, cli
 from fake_datadog import FakeDatadog
 from my_metric_provisioning.snapshot import app_host, dashboard_url, my_metric_graph
 
