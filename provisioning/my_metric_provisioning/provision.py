@@ -146,7 +146,9 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     schedule = attributes["schedule"]
     schedule["timezone"] = settings.timezone
     tz = dt.zone(settings.timezone)
-    earliest = ((now or current_time(settings.timezone)).astimezone(tz) + dt.LEAD).replace(tzinfo=None)
+    now = now or current_time(settings.timezone)
+    now = now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)  # naive: local time in the zone
+    earliest = (now + dt.LEAD).replace(tzinfo=None)
     for item in schedule["recurrences"]:
         item["start"] = dt.next_start(item["start"], item["rrule"], earliest)
     return payload
