@@ -142,6 +142,7 @@ def test_apply_inside_a_night_creates_a_marked_catch_up_that_later_runs_find(ass
     clock.now = later
     summary = provisioner(assets, fake, "Europe/Paris", later).apply()
     assert summary[f"downtime {CATCH_UP}"][0] == "updated" and len(managed_downtimes(fake)) == 3
+    assert len(fake.recurring_downtimes()) == 2
 
     morning = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))  # working hours: no longer needed
     clock.now = morning
