@@ -16,9 +16,7 @@ import pytest
 
 from flask_demo.harness import apm_test_agent, http_get, traced_app
 
-from .conftest import APP_ENV, MYSQL_SETTINGS
-
-pytestmark = pytest.mark.usefixtures("requires_mysql")
+from .conftest import APP_ENV
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "my_metric" / "assets" / "dashboards" / "my_metric_overview.json"
 SERVICE = "flask_demo"
@@ -36,14 +34,15 @@ REQUEST_MIX = {
 
 
 @pytest.fixture(scope="module")
-def tracer_stats(tmp_path_factory):
+def tracer_stats(requires_mysql, mysql_app_env, tmp_path_factory):
     """Send the request mix to a traced app with stats on; return the decoded stats and the app's env.
 
     Its own test agent, so no other test's session sees these stats (a snapshot in CI mode would
     then demand a stats snapshot file). Stats are flushed when the app stops.
     """
     logs = tmp_path_factory.mktemp("stats-logs")
-    settings = {"DD_ENV": APP_ENV, "DD_TRACE_STATS_COMPUTATION_ENABLED": "true", **MYSQL_SETTINGS}
+    mysql_env, _ = mysql_app_env
+    settings = {"DD_ENV": APP_ENV, "DD_TRACE_STATS_COMPUTATION_ENABLED": "true", **mysql_env}
     with apm_test_agent(log_path=logs / "apm-test-agent.log") as agent:
         with traced_app(agent.url, env=settings, log_path=logs / "flask-demo.log") as app:
             for path, (count, _, status) in REQUEST_MIX.items():
