@@ -5,15 +5,56 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import date
+from pathlib import Path
 
 from my_metric_provisioning import __version__
-from my_metric_provisioning.assets import Assets, UsageError, resolve_integration_dir
-from my_metric_provisioning.downtimes import zone
-from my_metric_provisioning.provision import Provisioner, ProvisioningError, Settings, check_notify, dumps, plan
+from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
+from my_metric_provisioning.downtimes import UnknownTimezone, zone
+from my_metric_provisioning.provision import Provisioner, ProvisioningError, Settings, dumps, plan
 from my_metric_provisioning.rules import validate_all
 
 DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
+ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
+
+
+class UsageError(Exception):
+    """Bad input from the person running the command; the message names the option and the fix."""
+
+
+def resolve_integration_dir(option: str | None) -> Path:
+    chosen = option or os.environ.get(ASSETS_DIR_ENV)
+    path = Path(chosen) if chosen else default_integration_dir()
+    if not is_integration_dir(path):
+        origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
+        raise UsageError(
+            f"{origin}: no manifest.json in {path}. Pass --assets-dir pointing at the my_metric integration "
+            f"directory of the repository (the one holding manifest.json and assets/), or set {ASSETS_DIR_ENV}."
+        )
+    return path
+
+
+def check_timezone(name: str) -> str:
+    try:
+        zone(name)
+    except UnknownTimezone as exc:
+        if exc.suggestion:
+            raise UsageError(
+                f"--timezone {name!r}: unknown IANA timezone (did you mean {exc.suggestion}?). Example: Europe/Paris."
+            ) from None
+        raise UsageError(
+            f"--timezone {name!r}: use an IANA timezone name such as America/New_York, Europe/Paris or UTC."
+        ) from None
+    return name
+
+
+def check_notify(handle: str) -> str:
+    if not handle or not handle.startswith("@") or " " in handle or len(handle) < 2:
+        raise UsageError(
+            f"--notify {handle!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops."
+        )
+    return handle
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check the dashboard, monitor, manifest and downtimes offline")
-    validate.add_argument("--year", type=int, default=2026, help="year over which downtime coverage is proven")
+    validate.add_argument(
+        "--year",
+        type=int,
+        default=date.today().year,
+        help="year over which downtime coverage is proven (default: the current year)",
+    )
 
     for name, text in (("apply", "create or update everything in the org"), ("destroy", "remove what apply made")):
         sub = commands.add_parser(name, help=text)
@@ -63,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args) -> Settings:
-    zone(args.timezone)
+    check_timezone(args.timezone)
     notify = getattr(args, "notify", None)
     if args.command == "apply":
         if notify is None and args.dry_run:
@@ -103,7 +149,7 @@ def _settings(args) -> Settings:
 
 
 def _validate(assets: Assets, args, out) -> int:
-    year = getattr(args, "year", 2026)
+    year = getattr(args, "year", None) or date.today().year
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
@@ -121,7 +167,9 @@ def _validate(assets: Assets, args, out) -> int:
 def run(argv=None, out=sys.stdout) -> int:
     args = build_parser().parse_args(argv)
     try:
-        assets = Assets.load(resolve_integration_dir(args.assets_dir))
+        integration_dir = resolve_integration_dir(args.assets_dir)
+        check_timezone(args.timezone)
+        assets = Assets.load(integration_dir)
         if args.command == "validate":
             return _validate(assets, args, out)
         settings = _settings(args)
@@ -156,6 +204,9 @@ def run(argv=None, out=sys.stdout) -> int:
         return 0
     except UsageError as exc:
         print(f"error: {exc}", file=out)
+        return 2
+    except AssetFileError as exc:
+        print(f"error: {exc} Check --assets-dir or restore the file from git.", file=out)
         return 2
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)

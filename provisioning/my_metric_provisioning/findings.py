@@ -20,6 +20,18 @@ class Finding:
         return text
 
 
+class Findings(list):
+    """The findings about one source; `add` is the one way to build a Finding."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def add(self, path, message: str, hint: str = "") -> None:
+        """`path` is a JSON path string ('$.a.b') or the list of keys and indexes leading there."""
+        self.append(Finding(self.source, path if isinstance(path, str) else json_path(path), message, hint))
+
+
 def json_path(parts) -> str:
     path = "$"
     for part in parts:

@@ -1,9 +1,9 @@
 """Create, update and remove the my_metric objects in a Datadog organisation.
 
 Identity, so that a second apply updates instead of creating:
-- dashboard: same title and MARKER in its description;
-- monitor: tag MANAGED_TAG and the asset's name;
-- downtimes: linked to that monitor's id, not canceled/ended, message holding `[MARKER:<name>]`.
+- dashboard: same title and `[MANAGED_BY]` in its description;
+- monitor: the tag MANAGED_BY and the asset's name;
+- downtimes: linked to that monitor's id, not canceled/ended, message holding `[MANAGED_BY:<name>]`.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRequest
 
-from my_metric_provisioning import downtimes as dt
-from my_metric_provisioning.assets import Assets, UsageError
+from my_metric_provisioning.assets import Assets
+from my_metric_provisioning.downtimes import rebase_start, zone
 from my_metric_provisioning.strict import to_model
 
-MARKER = "managed-by:my-metric-provision"
-MANAGED_TAG = "managed-by:my-metric-provision"
+# Marks what apply made: the monitor's tag, and a bracketed marker in the dashboard and downtime texts.
+MANAGED_BY = "managed-by:my-metric-provision"
 INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
 PERMISSIONS = {
     "dashboard": "dashboards_read and dashboards_write",
@@ -55,30 +55,22 @@ class Settings:
     app_key: str = field(default="", repr=False)
 
 
-def check_notify(handle: str) -> str:
-    if not handle or not handle.startswith("@") or " " in handle or len(handle) < 2:
-        raise UsageError(
-            f"--notify {handle!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops."
-        )
-    return handle
-
-
 # ---------------------------------------------------------------- payloads
 def dashboard_payload(assets: Assets) -> dict:
     payload = copy.deepcopy(assets.dashboard)
-    payload["description"] = f"{payload.get('description', '')} [{MARKER}]".strip()
+    payload["description"] = f"{payload.get('description', '')} [{MANAGED_BY}]".strip()
     return payload
 
 
 def monitor_payload(assets: Assets, settings: Settings) -> dict:
     payload = copy.deepcopy(assets.monitor["definition"])
     payload["message"] = payload.get("message", "").rstrip() + f"\n\nNotify: {settings.notify}"
-    payload["tags"] = sorted(set(payload.get("tags", [])) | {MANAGED_TAG})
+    payload["tags"] = sorted(set(payload.get("tags", [])) | {MANAGED_BY})
     return payload
 
 
 def downtime_marker(name: str) -> str:
-    return f"[{MARKER}:{name}]"
+    return f"[{MANAGED_BY}:{name}]"
 
 
 def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, now: datetime | None = None) -> dict:
@@ -89,9 +81,9 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     attributes["display_timezone"] = settings.timezone
     schedule = attributes["schedule"]
     schedule["timezone"] = settings.timezone
-    now_local = (now or datetime.now(dt.zone(settings.timezone))).replace(tzinfo=None)
+    now_local = (now or datetime.now(zone(settings.timezone))).replace(tzinfo=None)
     for item in schedule["recurrences"]:
-        item["start"] = dt.rebase_start(item["start"], now_local)
+        item["start"] = rebase_start(item["start"], now_local)
     return payload
 
 
@@ -169,14 +161,14 @@ class Provisioner:
         found = self._call(
             "dashboard", "list", lambda: list(self.dashboards.list_dashboards_with_pagination(filter_deleted=False))
         )
-        return [d.id for d in found if d.get("title") == title and MARKER in (d.get("description") or "")]
+        return [d.id for d in found if d.get("title") == title and MANAGED_BY in (d.get("description") or "")]
 
     def find_monitors(self) -> list[int]:
         name = self.assets.monitor["definition"]["name"]
         found = self._call(
-            "monitor", "list", lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_TAG))
+            "monitor", "list", lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_BY))
         )
-        return sorted(m.id for m in found if m.get("name") == name and MANAGED_TAG in (m.get("tags") or []))
+        return sorted(m.id for m in found if m.get("name") == name and MANAGED_BY in (m.get("tags") or []))
 
     def find_downtimes(self, monitor_id: int, name: str | None = None) -> dict[str, list[str]]:
         found = self._call(

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date
 from pathlib import Path
 
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 
-from my_metric_provisioning import downtimes as dt
 from my_metric_provisioning.assets import DASHBOARD_FILE, MONITOR_FILE, Assets, integration_metrics, known_metrics
-from my_metric_provisioning.findings import Finding, did_you_mean, json_path
+from my_metric_provisioning.downtimes import Recurrence, coverage_problems, start_time_problems, zone
+from my_metric_provisioning.findings import Findings, did_you_mean, json_path
 from my_metric_provisioning.strict import check_payload
 
 RECOMMENDED_MONITOR_KEYS = {"version", "created_at", "last_updated_at", "title", "description", "definition", "tags"}
@@ -49,20 +50,20 @@ def metric_names(query: str) -> list[str]:
     return [m.group(1) for m in _METRIC.finditer(query) if m.group(1) != "by"]
 
 
-def check_metrics(query: str, where: str, source: str, allowed: set[str]) -> list[Finding]:
-    errors = []
+def check_metrics(query: str, where: str, source: str, allowed: set[str]) -> Findings:
+    found = Findings(source)
     for name in metric_names(query):
         if name not in allowed:
             hint = did_you_mean(name, allowed) or (
                 "add it to my_metric/metadata.csv if this integration submits it, or to "
                 "provisioning/my_metric_provisioning/data/known_metrics.csv with its source."
             )
-            errors.append(Finding(source, where, f"metric {name!r} is not known.", hint))
-    return errors
+            found.add(where, f"metric {name!r} is not known.", hint)
+    return found
 
 
-def check_anomalies(text: str, where: str, source: str) -> list[Finding]:
-    errors = []
+def check_anomalies(text: str, where: str, source: str) -> Findings:
+    found = Findings(source)
     for match in _ANOMALIES.finditer(text):
         depth, index, args, current = 1, match.end(), [], ""
         while index < len(text) and depth:
@@ -79,238 +80,167 @@ def check_anomalies(text: str, where: str, source: str) -> list[Finding]:
             index += 1
         args.append(current.strip())
         if len(args) < 3:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    "anomalies() needs a query, an algorithm and bounds.",
-                    "write anomalies(<query>, 'basic', 2).",
-                )
+            found.add(
+                where, "anomalies() needs a query, an algorithm and bounds.", "write anomalies(<query>, 'basic', 2)."
             )
             continue
         algorithm = args[1]
         if not re.fullmatch(r"'(basic|agile|robust)'", algorithm):
             bare = algorithm.strip("'\"")
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"anomalies() algorithm {algorithm} must be a quoted 'basic', 'agile' or 'robust'.",
-                    f"write anomalies({args[0]}, '{bare}', {args[2]}).",
-                )
+            found.add(
+                where,
+                f"anomalies() algorithm {algorithm} must be a quoted 'basic', 'agile' or 'robust'.",
+                f"write anomalies({args[0]}, '{bare}', {args[2]}).",
             )
-    return errors
+    return found
 
 
-def check_template_blocks(message: str, source: str, where: str) -> list[Finding]:
-    errors, stack = [], []
+def check_template_blocks(message: str, source: str, where: str) -> Findings:
+    found, stack = Findings(source), []
     for match in _BLOCK.finditer(message):
         sign, name = match.groups()
         if sign in "#^":
             stack.append(name)
         elif not stack:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"{{{{/{name}}}}} closes a block that was never opened.",
-                    f"add {{{{#{name}}}}} before it or remove it.",
-                )
+            found.add(
+                where,
+                f"{{{{/{name}}}}} closes a block that was never opened.",
+                f"add {{{{#{name}}}}} before it or remove it.",
             )
         elif stack[-1] != name:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"{{{{/{name}}}}} closes {{{{#{stack[-1]}}}}}.",
-                    f"close {{{{#{stack[-1]}}}}} with {{{{/{stack[-1]}}}}} first.",
-                )
+            found.add(
+                where,
+                f"{{{{/{name}}}}} closes {{{{#{stack[-1]}}}}}.",
+                f"close {{{{#{stack[-1]}}}}} with {{{{/{stack[-1]}}}}} first.",
             )
             stack.pop()
         else:
             stack.pop()
     for name in stack:
-        errors.append(
-            Finding(source, where, f"{{{{#{name}}}}} is never closed.", f"add {{{{/{name}}}}} after its text.")
-        )
-    return errors
+        found.add(where, f"{{{{#{name}}}}} is never closed.", f"add {{{{/{name}}}}} after its text.")
+    return found
 
 
-def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_FILE) -> list[Finding]:
-    errors = check_payload(dashboard, Dashboard, source)
+def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_FILE) -> Findings:
+    found = check_payload(dashboard, Dashboard, source)
     if dashboard.get("layout_type") != "ordered":
-        errors.append(
-            Finding(
-                source,
-                "$.layout_type",
-                "the overview must be an ordered layout (a timeboard).",
-                "set \"layout_type\": \"ordered\".",
-            )
+        found.add(
+            "$.layout_type", "the overview must be an ordered layout (a timeboard).", 'set "layout_type": "ordered".'
         )
-    variables = {v.get("name") for v in dashboard.get("template_variables", []) if isinstance(v, dict)}
+    variables = {v.get("name") for v in dashboard.get("template_variables") or [] if isinstance(v, dict)}
     for needed in ("host", "env"):
         if needed not in variables:
-            errors.append(
-                Finding(
-                    source,
-                    "$.template_variables",
-                    f"template variable {needed!r} is missing.",
-                    f"add {{\"name\": \"{needed}\", \"prefix\": \"{needed}\", \"defaults\": [\"*\"]}}.",
-                )
+            found.add(
+                "$.template_variables",
+                f"template variable {needed!r} is missing.",
+                f'add {{"name": "{needed}", "prefix": "{needed}", "defaults": ["*"]}}.',
             )
-    for path, text in _walk_queries(dashboard.get("widgets", []), ["widgets"]):
+    for path, text in _walk_queries(dashboard.get("widgets") or [], ["widgets"]):
         where = json_path(path)
         if path[-1] != "formula":
-            errors += check_metrics(text, where, source, allowed)
+            found += check_metrics(text, where, source, allowed)
             for var in _TEMPLATE_VAR.findall(text):
                 if var not in variables:
-                    errors.append(
-                        Finding(
-                            source,
-                            where,
-                            f"${var} is not a template variable of this dashboard.",
-                            did_you_mean(var, variables) or "define it in template_variables.",
-                        )
+                    found.add(
+                        where,
+                        f"${var} is not a template variable of this dashboard.",
+                        did_you_mean(var, variables) or "define it in template_variables.",
                     )
-        errors += check_anomalies(text, where, source)
-    return errors
+        found += check_anomalies(text, where, source)
+    return found
 
 
-def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) -> list[Finding]:
-    errors = []
+def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) -> Findings:
+    found = Findings(source)
     for key in sorted(RECOMMENDED_MONITOR_KEYS - set(asset)):
-        errors.append(
-            Finding(
-                source,
-                "$",
-                f"missing recommended-monitor key {key!r}.",
-                "see integrations-core */assets/monitors/*.json.",
-            )
-        )
+        found.add([key], f"missing recommended-monitor key {key!r}.", "see integrations-core */assets/monitors/*.json.")
     for key in sorted(set(asset) - RECOMMENDED_MONITOR_KEYS):
-        errors.append(
-            Finding(
-                source,
-                json_path([key]),
-                f"unknown recommended-monitor key {key!r}.",
-                did_you_mean(key, RECOMMENDED_MONITOR_KEYS) or "remove it.",
-            )
+        found.add(
+            [key],
+            f"unknown recommended-monitor key {key!r}.",
+            did_you_mean(key, RECOMMENDED_MONITOR_KEYS) or "remove it.",
         )
     if asset.get("version") != 2:
-        errors.append(Finding(source, "$.version", "recommended monitors use version 2.", "set \"version\": 2."))
-    if INTEGRATION_TAG not in asset.get("tags", []):
-        errors.append(
-            Finding(source, "$.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}.")
-        )
+        found.add("$.version", "recommended monitors use version 2.", 'set "version": 2.')
+    if INTEGRATION_TAG not in (asset.get("tags") or []):
+        found.add("$.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}.")
     definition = asset.get("definition")
     if not isinstance(definition, dict):
-        return errors + [
-            Finding(source, "$.definition", "the monitor definition is missing.", "add the Monitor API payload.")
-        ]
-    errors += [
-        Finding(f.source, "$.definition" + f.path[1:], f.message, f.hint)
-        for f in check_payload(definition, Monitor, source)
-    ]
-    if INTEGRATION_TAG not in definition.get("tags", []):
-        errors.append(
-            Finding(
-                source, "$.definition.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}."
-            )
-        )
-    query = definition.get("query", "")
-    message = definition.get("message", "")
-    options = definition.get("options", {}) or {}
-    errors += check_metrics(query, "$.definition.query", source, allowed)
-    errors += check_anomalies(query, "$.definition.query", source)
-    errors += check_template_blocks(message, source, "$.definition.message")
+        found.add("$.definition", "the monitor definition is missing.", "add the Monitor API payload.")
+        return found
+    found += check_payload(definition, Monitor, source, prefix=["definition"])
+    if INTEGRATION_TAG not in (definition.get("tags") or []):
+        found.add("$.definition.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}.")
+    query = definition.get("query") or ""
+    message = definition.get("message") or ""
+    options = definition.get("options") or {}
+    found += check_metrics(query, "$.definition.query", source, allowed)
+    found += check_anomalies(query, "$.definition.query", source)
+    found += check_template_blocks(message, source, "$.definition.message")
     grouped_by_host = re.search(r"\bby\s*\{[^}]*\bhost\b[^}]*\}", query) is not None
     if re.search(r"\{\{\s*host\.", message) and not grouped_by_host:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.query",
-                "the message uses {{host.*}} but the query is not grouped by host, so it stays empty.",
-                "group the query with 'by {host}' (a multi alert) or drop {{host.*}} from the message.",
-            )
+        found.add(
+            "$.definition.query",
+            "the message uses {{host.*}} but the query is not grouped by host, so it stays empty.",
+            "group the query with 'by {host}' (a multi alert) or drop {{host.*}} from the message.",
         )
     if re.search(r"@[\w.+-]+@[\w-]+\.\w+|@(slack|pagerduty|opsgenie|webhook)-", message):
-        errors.append(
-            Finding(
-                source,
-                "$.definition.message",
-                "the message hard-codes a notification handle.",
-                "remove it; `my-metric-provision apply --notify @handle` adds it.",
-            )
+        found.add(
+            "$.definition.message",
+            "the message hard-codes a notification handle.",
+            "remove it; `my-metric-provision apply --notify @handle` adds it.",
         )
     parsed = _MONITOR_QUERY.match(query)
     if not parsed:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.query",
-                f"cannot read the evaluation window and threshold of {query!r}.",
-                "write it like avg(last_5m):avg:my_metric{*} by {host} > 800.",
-            )
+        found.add(
+            "$.definition.query",
+            f"cannot read the evaluation window and threshold of {query!r}.",
+            "write it like avg(last_5m):avg:my_metric{*} by {host} > 800.",
         )
-        return errors
+        return found
     window_minutes = int(parsed.group(2)) * _UNIT_MINUTES[parsed.group(3)]
     comparator, query_value = parsed.group("op"), float(parsed.group("value"))
     thresholds = options.get("thresholds") or {}
     critical, warning = thresholds.get("critical"), thresholds.get("warning")
     if critical is None:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.options.thresholds.critical",
-                "no critical threshold.",
-                f"set it to the query's value {parsed.group('value')}.",
-            )
+        found.add(
+            "$.definition.options.thresholds.critical",
+            "no critical threshold.",
+            f"set it to the query's value {parsed.group('value')}.",
         )
     elif float(critical) != query_value:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.options.thresholds.critical",
-                f"critical {critical} differs from the query's threshold {parsed.group('value')}.",
-                "make them equal; Datadog rejects the monitor otherwise.",
-            )
+        found.add(
+            "$.definition.options.thresholds.critical",
+            f"critical {critical} differs from the query's threshold {parsed.group('value')}.",
+            "make them equal; Datadog rejects the monitor otherwise.",
         )
     if critical is not None and warning is not None:
         above = comparator in (">", ">=")
         if above and not float(warning) < float(critical):
-            errors.append(
-                Finding(
-                    source,
-                    "$.definition.options.thresholds.warning",
-                    f"warning {warning} must be below critical {critical} for a '{comparator}' query.",
-                    "lower the warning threshold or swap the two values.",
-                )
+            found.add(
+                "$.definition.options.thresholds.warning",
+                f"warning {warning} must be below critical {critical} for a '{comparator}' query.",
+                "lower the warning threshold or swap the two values.",
             )
         if not above and not float(warning) > float(critical):
-            errors.append(
-                Finding(
-                    source,
-                    "$.definition.options.thresholds.warning",
-                    f"warning {warning} must be above critical {critical} for a '{comparator}' query.",
-                    "raise the warning threshold or swap the two values.",
-                )
+            found.add(
+                "$.definition.options.thresholds.warning",
+                f"warning {warning} must be above critical {critical} for a '{comparator}' query.",
+                "raise the warning threshold or swap the two values.",
             )
     if options.get("notify_no_data"):
         timeframe = options.get("no_data_timeframe")
         if timeframe is None or timeframe < 2 * window_minutes:
-            errors.append(
-                Finding(
-                    source,
-                    "$.definition.options.no_data_timeframe",
-                    f"no_data_timeframe {timeframe} is under twice the {window_minutes}-minute evaluation window.",
-                    f"set it to at least {2 * window_minutes}.",
-                )
+            found.add(
+                "$.definition.options.no_data_timeframe",
+                f"no_data_timeframe {timeframe} is under twice the {window_minutes}-minute evaluation window.",
+                f"set it to at least {2 * window_minutes}.",
             )
-    return errors
+    return found
 
 
-def check_manifest(assets: Assets, source: str = "manifest.json") -> list[Finding]:
-    errors = []
+def check_manifest(assets: Assets, source: str = "manifest.json") -> Findings:
+    found = Findings(source)
     base = assets.integration_dir
     listed_assets = assets.manifest.get("assets", {})
     for kind in ("dashboards", "monitors"):
@@ -318,108 +248,72 @@ def check_manifest(assets: Assets, source: str = "manifest.json") -> list[Findin
         listed_files = {str(Path(p)) for p in listed.values()}
         existing = {str(p.relative_to(base)) for p in (base / "assets" / kind).glob("*.json")}
         for missing in sorted(listed_files - existing):
-            errors.append(
-                Finding(
-                    source,
-                    f"$.assets.{kind}",
-                    f"lists {missing}, which does not exist.",
-                    "fix the path or remove the entry.",
-                )
+            found.add(
+                f"$.assets.{kind}", f"lists {missing}, which does not exist.", "fix the path or remove the entry."
             )
         for unlisted in sorted(existing - listed_files):
-            errors.append(
-                Finding(
-                    source,
-                    f"$.assets.{kind}",
-                    f"{unlisted} exists but is not listed.",
-                    f"add it under assets.{kind} with a short name.",
-                )
+            found.add(
+                f"$.assets.{kind}",
+                f"{unlisted} exists but is not listed.",
+                f"add it under assets.{kind} with a short name.",
             )
-    return errors
+    return found
 
 
-def check_downtime(name: str, payload: dict, source: str) -> list[Finding]:
-    errors = []
+def check_downtime(name: str, payload: dict, source: str) -> Findings:
+    found = Findings(source)
     attributes = payload.get("data", {}).get("attributes", {}) if isinstance(payload.get("data"), dict) else {}
     if "monitor_identifier" in attributes:
-        errors.append(
-            Finding(
-                source,
-                "$.data.attributes.monitor_identifier",
-                "the monitor is linked at provisioning time, by the id of the monitor apply creates.",
-                "remove monitor_identifier from the file.",
-            )
+        found.add(
+            "$.data.attributes.monitor_identifier",
+            "the monitor is linked at provisioning time, by the id of the monitor apply creates.",
+            "remove monitor_identifier from the file.",
         )
     linked = copy.deepcopy(payload)
     if isinstance(linked.get("data"), dict) and isinstance(linked["data"].get("attributes"), dict):
         linked["data"]["attributes"].setdefault("monitor_identifier", {"monitor_id": PLACEHOLDER_MONITOR_ID})
-    errors += check_payload(linked, DowntimeCreateRequest, source)
-    if errors:
-        return errors
+    found += check_payload(linked, DowntimeCreateRequest, source)
+    if found:
+        return found
     schedule = attributes.get("schedule", {})
     if "recurrences" not in schedule:
-        return [
-            Finding(
-                source,
-                "$.data.attributes.schedule",
-                "the schedule is not recurring.",
-                "use schedule.recurrences with rrule, start and duration.",
-            )
-        ]
+        found.add(
+            "$.data.attributes.schedule",
+            "the schedule is not recurring.",
+            "use schedule.recurrences with rrule, start and duration.",
+        )
+        return found
     for index, item in enumerate(schedule["recurrences"]):
         where = json_path(["data", "attributes", "schedule", "recurrences", index])
         if "DTSTART" in item.get("rrule", "").upper():
-            errors.append(
-                Finding(
-                    source, where + ".rrule", "rrule must not contain DTSTART.", "put the first occurrence in start."
-                )
-            )
+            found.add(where + ".rrule", "rrule must not contain DTSTART.", "put the first occurrence in start.")
         try:
-            dt.Recurrence.from_payload(item)
+            Recurrence.from_payload(item)
         except (KeyError, ValueError) as exc:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"recurrence cannot be read: {exc}.",
-                    "use start like 2025-01-06T19:00:00 (local, no offset) and duration like 14h.",
-                )
+            found.add(
+                where,
+                f"recurrence cannot be read: {exc}.",
+                "use start like 2025-01-06T19:00:00 (local, no offset) and duration like 14h.",
             )
     if not schedule.get("timezone"):
-        errors.append(
-            Finding(
-                source,
-                "$.data.attributes.schedule.timezone",
-                "no timezone.",
-                "set an IANA name; --timezone overrides it.",
-            )
-        )
-    return errors
+        found.add("$.data.attributes.schedule.timezone", "no timezone.", "set an IANA name; --timezone overrides it.")
+    return found
 
 
-def check_downtime_coverage(payloads: dict[str, dict], tz_name: str, year: int) -> list[Finding]:
+def check_downtime_coverage(payloads: dict[str, dict], tz_name: str, year: int) -> Findings:
     values = list(payloads.values())
-    source = "downtimes (" + ", ".join(f"{n}.json" for n in payloads) + ")"
-    errors = [
-        Finding(
-            source,
-            "$.data.attributes.schedule.recurrences",
-            str(p),
+    found = Findings("downtimes (" + ", ".join(f"{n}.json" for n in payloads) + ")")
+    where = "$.data.attributes.schedule.recurrences"
+    for problem in coverage_problems(values, tz_name, year):
+        found.add(
+            where,
+            str(problem),
             "together the downtimes must mute all of 19:00-09:00 on weeknights and all weekend until Monday 09:00, "
             "and nothing of Monday-Friday 09:00-19:00.",
         )
-        for p in dt.coverage_problems(values, tz_name, year)
-    ]
-    errors += [
-        Finding(
-            source,
-            "$.data.attributes.schedule.recurrences",
-            p,
-            "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.",
-        )
-        for p in dt.start_time_problems(values, tz_name, year)
-    ]
-    return errors
+    for problem in start_time_problems(values, tz_name, year):
+        found.add(where, problem, "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.")
+    return found
 
 
 def with_timezone(payload: dict, tz_name: str) -> dict:
@@ -430,7 +324,9 @@ def with_timezone(payload: dict, tz_name: str) -> dict:
     return changed
 
 
-def validate_all(assets: Assets, tz_name: str | None = None, year: int = 2026) -> list[Finding]:
+def validate_all(assets: Assets, tz_name: str | None = None, year: int | None = None) -> Findings:
+    """Every finding about the assets; downtime coverage is proven over `year` (default: the current year)."""
+    year = year or date.today().year
     allowed = integration_metrics(assets.integration_dir) | set(known_metrics())
     errors = check_manifest(assets)
     errors += check_dashboard(assets.dashboard, allowed)
@@ -442,14 +338,13 @@ def validate_all(assets: Assets, tz_name: str | None = None, year: int = 2026) -
         if not found:
             structurally_valid[name] = payload
     if len(assets.downtimes) != 2:
-        errors.append(
-            Finding(
-                "downtimes",
-                "$",
-                f"expected 2 downtime files, found {len(assets.downtimes)}.",
-                "keep weeknights.json and weekend.json in my_metric_provisioning/data/downtimes/.",
-            )
+        count = Findings("downtimes")
+        count.add(
+            "$",
+            f"expected 2 downtime files, found {len(assets.downtimes)}.",
+            "keep weeknights.json and weekend.json in my_metric_provisioning/data/downtimes/.",
         )
+        errors += count
     if structurally_valid and len(structurally_valid) == len(assets.downtimes):
         zones = (
             {tz_name}
@@ -457,7 +352,7 @@ def validate_all(assets: Assets, tz_name: str | None = None, year: int = 2026) -
             else {p["data"]["attributes"]["schedule"]["timezone"] for p in structurally_valid.values()}
         )
         for zone_name in sorted(zones):
-            dt.zone(zone_name)
+            zone(zone_name)
             payloads = {n: with_timezone(p, zone_name) for n, p in structurally_valid.items()}
             errors += check_downtime_coverage(payloads, zone_name, year)
     return errors

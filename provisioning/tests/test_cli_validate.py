@@ -1,4 +1,5 @@
 import io
+from datetime import date
 
 from my_metric_provisioning.cli import run
 
@@ -7,6 +8,7 @@ def test_validate_passes_on_the_repository_assets():
     out = io.StringIO()
     assert run(["validate"], out=out) == 0, out.getvalue()
     assert out.getvalue().startswith("OK:")
+    assert f"over {date.today().year}, minute by minute" in out.getvalue()
 
 
 def test_validate_reports_a_broken_dashboard_with_its_path(tmp_path):
