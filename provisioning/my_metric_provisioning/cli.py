@@ -11,7 +11,8 @@ from pathlib import Path
 from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
 from my_metric_provisioning.downtimes import UnknownTimezone, zone
-from my_metric_provisioning.provision import Provisioner, ProvisioningError, Settings, dumps, plan
+from my_metric_provisioning.findings import did_you_mean
+from my_metric_provisioning.provision import Provisioner, ProvisioningError, Settings, dumps, known_sites, plan
 from my_metric_provisioning.rules import validate_all
 
 DEFAULT_TIMEZONE = "America/New_York"
@@ -47,6 +48,23 @@ def check_timezone(name: str) -> str:
             f"--timezone {name!r}: use an IANA timezone name such as America/New_York, Europe/Paris or UTC."
         ) from None
     return name
+
+
+def check_site(site: str, api_url: str | None) -> str:
+    sites = known_sites()
+    if api_url:
+        if not api_url.startswith(("http://", "https://")) or "//" not in api_url or not api_url.split("//", 1)[1]:
+            raise UsageError(f"--api-url {api_url!r}: give a base URL such as https://proxy.example.com:8443.")
+        return site
+    if site not in sites:
+        bare = site.strip().removeprefix("https://").removeprefix("http://").strip("/")
+        bare = bare.removeprefix("app.").removeprefix("api.")
+        hint = f"did you mean {bare!r}?" if bare in sites else did_you_mean(bare or site, sites)
+        raise UsageError(
+            f"--site {site!r}: not a Datadog site{f' ({hint})' if hint else ''}. Give the site name only "
+            f"(--site or DD_SITE), one of: {', '.join(sites)}; or --api-url for a proxy or a test server."
+        )
+    return site
 
 
 def check_notify(handle: str) -> str:
@@ -92,7 +110,28 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
-        sub.add_argument("--max-retries", type=int, default=3, help="retries on 429 and 5xx (default 3)")
+        sub.add_argument(
+            "--max-retries", type=int, default=3, help="retries on 429, 5xx and network errors (default 3)"
+        )
+        sub.add_argument(
+            "--connect-timeout",
+            type=float,
+            default=Settings.connect_timeout,
+            help=f"seconds to open each connection to Datadog (default {Settings.connect_timeout:g})",
+        )
+        sub.add_argument(
+            "--read-timeout",
+            type=float,
+            default=Settings.read_timeout,
+            help=f"seconds to wait for Datadog's answer to each request (default {Settings.read_timeout:g})",
+        )
+        sub.add_argument(
+            "--deadline",
+            type=float,
+            default=Settings.deadline,
+            help=f"seconds for the whole command, retries included; then it stops with exit 3 "
+            f"(default {Settings.deadline:g})",
+        )
         sub.add_argument(
             "--retry-backoff",
             type=float,
@@ -124,10 +163,10 @@ def _settings(args) -> Settings:
         raise UsageError("--max-retries must be 0 or more.")
     if args.retry_backoff < 0:
         raise UsageError("--retry-backoff must be 0 or more seconds.")
-    if not args.site or "/" in args.site or "." not in args.site:
-        raise UsageError(
-            f"--site {args.site!r}: give a Datadog site such as datadoghq.com, datadoghq.eu or us5.datadoghq.com."
-        )
+    for option in ("connect_timeout", "read_timeout", "deadline"):
+        if not getattr(args, option) > 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be a number of seconds above 0.")
+    check_site(args.site, args.api_url)
     settings = Settings(
         notify=notify or "",
         timezone=args.timezone,
@@ -135,6 +174,9 @@ def _settings(args) -> Settings:
         api_url=args.api_url,
         max_retries=args.max_retries,
         retry_backoff=args.retry_backoff,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        deadline=args.deadline,
     )
     if not args.dry_run:
         missing = [name for name in ("DD_API_KEY", "DD_APP_KEY") if not os.environ.get(name)]
@@ -194,7 +236,7 @@ def run(argv=None, out=sys.stdout) -> int:
             return 0
         provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
         try:
-            summary = provisioner.apply() if args.command == "apply" else provisioner.destroy()
+            summary = provisioner.within_deadline(provisioner.apply if args.command == "apply" else provisioner.destroy)
         finally:
             provisioner.close()
         for kind, (action, object_id) in summary.items():

@@ -10,11 +10,21 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlparse
 
+import urllib3.exceptions
 from datadog_api_client import ApiClient, Configuration
-from datadog_api_client.exceptions import ApiException, ForbiddenException, UnauthorizedException
+from datadog_api_client.exceptions import (
+    ApiException,
+    ApiTypeError,
+    ApiValueError,
+    ForbiddenException,
+    UnauthorizedException,
+)
 from datadog_api_client.rest import ClientRetry
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
@@ -51,6 +61,9 @@ class Settings:
     api_url: str | None = None
     max_retries: int = 3
     retry_backoff: float = 2.0
+    connect_timeout: float = 10.0  # seconds to open the connection, per attempt
+    read_timeout: float = 60.0  # seconds without a byte of the answer, per attempt
+    deadline: float = 300.0  # seconds for the whole apply or destroy, retries and waits included
     api_key: str = field(default="", repr=False)
     app_key: str = field(default="", repr=False)
 
@@ -96,12 +109,19 @@ def plan(assets: Assets, settings: Settings) -> list[tuple[str, dict]]:
 
 
 # ---------------------------------------------------------------- client
+def known_sites() -> list[str]:
+    """The Datadog sites the client knows, in its order."""
+    sites = Configuration().get_host_settings()[0]["variables"]["site"]["enum_values"]
+    return list(dict.fromkeys(sites))
+
+
 def configuration(settings: Settings) -> Configuration:
     config = Configuration(host=settings.api_url) if settings.api_url else Configuration()
     if not settings.api_url:
         config.server_variables["site"] = settings.site
     config.api_key["apiKeyAuth"] = settings.api_key
     config.api_key["appKeyAuth"] = settings.app_key
+    config.request_timeout = (settings.connect_timeout, settings.read_timeout)
     config.enable_retry = True
     config.max_retries = settings.max_retries
     # The client's own policy has a backoff floor of 2 s; same retry class, configurable factor.
@@ -136,24 +156,153 @@ def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> P
     return ProvisioningError(text)
 
 
+def _is_json(exc: ApiException) -> bool:
+    content_type = (exc.headers or {}).get("Content-Type") or (exc.headers or {}).get("content-type") or ""
+    return not exc.headers or "json" in content_type.lower()
+
+
+def _explain_non_json(exc: ApiException, kind: str, action: str, host: str) -> ProvisioningError:
+    content_type = (exc.headers or {}).get("Content-Type") or (exc.headers or {}).get("content-type") or "no type"
+    return ProvisioningError(
+        f"HTTP {exc.status} {exc.reason or ''} from {host} while trying to {action} the {kind}, with a "
+        f"{content_type} page instead of the Datadog API's JSON. A proxy, load balancer or web page answered: "
+        "check --api-url / --site, or re-run later if it is a gateway error."
+    )
+
+
+def _explain_network(exc: Exception, kind: str, action: str, host: str, settings: Settings) -> ProvisioningError:
+    """One or two lines naming the host and the likely cause of a failure to reach or talk to it."""
+    reason = getattr(exc, "reason", None) if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    doing = f"while trying to {action} the {kind}"
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        text = (
+            f"cannot resolve the host name {host} {doing}. Check the spelling of --site / DD_SITE or --api-url, "
+            "and this machine's DNS and network."
+        )
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError) and _caused_by(reason, ConnectionRefusedError):
+        text = (
+            f"{host} refused the connection {doing}: nothing listens on that port. Check --api-url (host and port) "
+            "or the proxy in between."
+        )
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError):
+        cause = reason.__cause__ or reason.__context__
+        text = (
+            f"cannot open a connection to {host} {doing} ({getattr(cause, 'strerror', None) or 'network error'}). "
+            "Check this machine's network, firewall and proxy settings."
+        )
+    elif isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+        text = (
+            f"no connection to {host} within the connect timeout of {settings.connect_timeout:g} s {doing}. "
+            "A firewall or the network may be dropping traffic; check connectivity or raise --connect-timeout."
+        )
+    elif isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+        text = (
+            f"{host} accepted the connection but sent no answer within the read timeout of "
+            f"{settings.read_timeout:g} s {doing}. Re-run later, or raise --read-timeout if the link is slow."
+        )
+    elif isinstance(reason, urllib3.exceptions.SSLError):
+        detail = str(reason)
+        if "CERTIFICATE_VERIFY_FAILED" in detail:
+            cause = (
+                "its certificate is not trusted (self-signed, or a TLS-inspecting proxy): check --api-url, "
+                "or the proxy's CA"
+            )
+        elif "WRONG_VERSION_NUMBER" in detail or "record layer" in detail.lower():
+            cause = "it does not speak TLS on that port: use an http:// --api-url, or the right port"
+        else:
+            cause = "check --api-url / --site and any TLS-inspecting proxy"
+        text = f"the TLS handshake with {host} failed {doing}: {cause}."
+    elif isinstance(reason, (urllib3.exceptions.ProtocolError, ConnectionError)):
+        text = (
+            f"{host} closed or reset the connection {doing}. A proxy or firewall may be cutting it, or the server "
+            "is restarting; re-run the same command (it resumes, nothing is duplicated)."
+        )
+    else:
+        text = f"cannot talk to {host} {doing} ({type(reason).__name__}). Check --api-url / --site and the network."
+    return ProvisioningError(text)
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    return isinstance(exc.__cause__, kind) or isinstance(exc.__context__, kind)
+
+
+def _explain_unreadable(kind: str, action: str, host: str) -> ProvisioningError:
+    return ProvisioningError(
+        f"{host} answered the request to {action} the {kind}, but not with the Datadog API's JSON. "
+        "It is probably not the Datadog API (a proxy, captive portal or web page): check --api-url / --site."
+    )
+
+
 class Provisioner:
     def __init__(self, assets: Assets, settings: Settings, log=print):
         self.assets = assets
         self.settings = settings
         self.log = log
         self.client = ApiClient(configuration(settings))
+        self.host = urlparse(self.client.configuration.host).netloc or self.client.configuration.host
         self.dashboards = DashboardsApi(self.client)
         self.monitors = MonitorsApi(self.client)
         self.downtimes = DowntimesApi(self.client)
+        self._deadline_at: float | None = None
+        self._current = ("start", "Datadog call")
+        self._given_up = threading.Event()
 
     def close(self):
         self.client.close()
 
+    def within_deadline(self, operation):
+        """Run `operation` (e.g. self.apply) and give up after settings.deadline seconds, retries included.
+
+        It runs in a worker thread so that nothing (a slow DNS answer, a retry wait) can hold the command past
+        the deadline; once given up, the worker sends no further request.
+        """
+        self._deadline_at = time.monotonic() + self.settings.deadline
+        result: dict = {}
+
+        def work():
+            try:
+                result["value"] = operation()
+            except BaseException as exc:  # handed to the calling thread
+                result["error"] = exc
+
+        worker = threading.Thread(target=work, name="my-metric-provision", daemon=True)
+        worker.start()
+        worker.join(self.settings.deadline)
+        if worker.is_alive():
+            self._given_up.set()
+            action, kind = self._current
+            raise ProvisioningError(
+                f"gave up after the deadline of {self.settings.deadline:g} s while trying to {action} the {kind} "
+                f"at {self.host} (each attempt: connect timeout {self.settings.connect_timeout:g} s, read timeout "
+                f"{self.settings.read_timeout:g} s). Re-run when {self.host} answers: nothing is duplicated."
+            )
+        if "error" in result:
+            raise result["error"]
+        return result.get("value")
+
     def _call(self, kind, action, function, *args, **kwargs):
+        if self._given_up.is_set():
+            raise ProvisioningError(f"stopped before trying to {action} the {kind}: the deadline has passed.")
+        self._current = (action, kind)
+        if self._deadline_at is not None:
+            # An attempt never outlives the deadline; the client reads this before each request.
+            left = max(self._deadline_at - time.monotonic(), 0.001)
+            connect, read = self.settings.connect_timeout, self.settings.read_timeout
+            self.client.configuration.request_timeout = (min(connect, left), min(read, left))
         try:
             return function(*args, **kwargs)
         except ApiException as exc:
+            if not exc.status and "SSLError" in str(exc.reason):
+                # The client turns a TLS failure it sees first-hand into a status-0 ApiException.
+                reason = urllib3.exceptions.SSLError(str(exc.reason))
+                raise _explain_network(reason, kind, action, self.host, self.settings) from None
+            if exc.status and not _is_json(exc):
+                raise _explain_non_json(exc, kind, action, self.host) from None
             raise _explain(exc, kind, action, self.settings) from None
+        except (ApiTypeError, ApiValueError):
+            raise _explain_unreadable(kind, action, self.host) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise _explain_network(exc, kind, action, self.host, self.settings) from None
 
     # finding existing objects
     def find_dashboards(self) -> list[str]:

@@ -1,9 +1,6 @@
-import io
-import re
-
 import pytest
+from conftest import assert_no_key, cli
 from fake_datadog import FakeDatadog
-from my_metric_provisioning.cli import run
 
 FAST = ["--retry-backoff", "0", "--max-retries", "2"]
 
@@ -14,22 +11,10 @@ def fake():
         yield server
 
 
-def cli(*argv):
-    out = io.StringIO()
-    code = run(list(argv), out=out)
-    return code, out.getvalue()
-
-
 def apply(fake, *extra):
     return cli(
         "--timezone", "Europe/Paris", "apply", "--notify", "@ops-team@example.com", "--api-url", fake.url, *FAST, *extra
     )
-
-
-def assert_no_key(text, keys):
-    for value in keys.values():
-        assert value not in text
-    assert not re.search(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{40}\b", text)
 
 
 def test_two_applies_make_one_of_each_and_second_only_updates(fake, fake_keys):
@@ -134,7 +119,7 @@ def test_missing_keys_are_named(monkeypatch):
         (["--timezone", "europe/paris", "validate"], "did you mean Europe/Paris?"),
         (
             ["apply", "--dry-run", "--site", "https://app.datadoghq.com"],
-            "--site 'https://app.datadoghq.com': give a Datadog site",
+            "--site 'https://app.datadoghq.com': not a Datadog site (did you mean 'datadoghq.com'?)",
         ),
         (["--assets-dir", "/nonexistent", "validate"], "--assets-dir: no manifest.json in /nonexistent"),
     ],
