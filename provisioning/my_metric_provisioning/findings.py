@@ -44,3 +44,9 @@ def did_you_mean(value, choices) -> str:
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
     return ""
+
+
+def misspelling_hint(missing: str, present) -> str:
+    """'rename it' when one of the `present` keys looks like a misspelling of the `missing` one, else ''."""
+    close = [key for key in present if key != missing and did_you_mean(key, [missing])]
+    return f"{close[0]!r} looks like a misspelling of it: rename it to {missing!r}." if close else ""

@@ -13,7 +13,7 @@ from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRe
 
 from my_metric_provisioning.assets import DASHBOARD_FILE, MONITOR_FILE, Assets, integration_metrics, known_metrics
 from my_metric_provisioning.downtimes import Recurrence, coverage_problems, start_time_problems, zone
-from my_metric_provisioning.findings import Findings, did_you_mean, json_path
+from my_metric_provisioning.findings import Findings, did_you_mean, json_path, misspelling_hint
 from my_metric_provisioning.strict import check_payload
 
 RECOMMENDED_MONITOR_KEYS = {"version", "created_at", "last_updated_at", "title", "description", "definition", "tags"}
@@ -152,9 +152,11 @@ def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_
 
 def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) -> Findings:
     found = Findings(source)
+    unknown = sorted(set(asset) - RECOMMENDED_MONITOR_KEYS)
     for key in sorted(RECOMMENDED_MONITOR_KEYS - set(asset)):
-        found.add([key], f"missing recommended-monitor key {key!r}.", "see integrations-core */assets/monitors/*.json.")
-    for key in sorted(set(asset) - RECOMMENDED_MONITOR_KEYS):
+        hint = misspelling_hint(key, unknown) or "see integrations-core */assets/monitors/*.json."
+        found.add([key], f"missing recommended-monitor key {key!r}.", hint)
+    for key in unknown:
         found.add(
             [key],
             f"unknown recommended-monitor key {key!r}.",
