@@ -12,16 +12,32 @@ from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
 from my_metric_provisioning.downtimes import UnknownTimezone, zone
 from my_metric_provisioning.findings import did_you_mean
-from my_metric_provisioning.provision import Provisioner, ProvisioningError, Settings, dumps, known_sites, plan
-from my_metric_provisioning.rules import validate_all
+from my_metric_provisioning.provision import (
+    Provisioner,
+    ProvisioningError,
+    Settings,
+    dumps,
+    known_sites,
+    monitor_payload,
+    plan,
+)
+from my_metric_provisioning.rules import check_monitor_notifies, validate_all
 
 DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
 ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe's reader left behind
 
 
 class UsageError(Exception):
     """Bad input from the person running the command; the message names the option and the fix."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's own errors (unknown option, bad number) become UsageErrors: same stream, same exit 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message}. See {self.prog} --help.")
 
 
 def resolve_integration_dir(option: str | None) -> Path:
@@ -76,7 +92,7 @@ def check_notify(handle: str) -> str:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="my-metric-provision", description=__doc__)
+    parser = ArgumentParser(prog="my-metric-provision", description=__doc__)
     parser.add_argument("--version", action="version", version=__version__)
     parser.add_argument(
         "--assets-dir",
@@ -148,7 +164,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _settings(args) -> Settings:
-    check_timezone(args.timezone)
     notify = getattr(args, "notify", None)
     if args.command == "apply":
         if notify is None and args.dry_run:
@@ -207,17 +222,24 @@ def _validate(assets: Assets, args, out) -> int:
 
 
 def run(argv=None, out=sys.stdout) -> int:
-    args = build_parser().parse_args(argv)
+    """Everything, errors included, is printed to `out`; the exit codes are in the README."""
     try:
-        integration_dir = resolve_integration_dir(args.assets_dir)
+        # Every option is checked before the assets are read and long before any network call.
+        args = build_parser().parse_args(argv)
         check_timezone(args.timezone)
-        assets = Assets.load(integration_dir)
+        settings = _settings(args) if args.command in ("apply", "destroy") else None
+        assets = Assets.load(resolve_integration_dir(args.assets_dir))
         if args.command == "validate":
             return _validate(assets, args, out)
-        settings = _settings(args)
         if _validate(assets, args, out):
             print("Not provisioning invalid assets; fix the errors above first.", file=out)
             return 1
+        if args.command == "apply":
+            not_notifying = check_monitor_notifies(monitor_payload(assets, settings), settings.notify)
+            for finding in not_notifying:
+                print(f"ERROR {finding}", file=out)
+            if not_notifying:
+                return 1
         if args.command == "apply" and args.dry_run:
             print(
                 f"Plan (dry run, nothing sent) for site {settings.site}, timezone {settings.timezone}, "
@@ -256,7 +278,14 @@ def run(argv=None, out=sys.stdout) -> int:
 
 
 def main(argv=None) -> int:
-    return run(argv)
+    try:
+        code = run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, as Unix tools ended by SIGPIPE do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
 
 
 if __name__ == "__main__":
