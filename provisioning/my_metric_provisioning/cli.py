@@ -12,16 +12,7 @@ from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
 from my_metric_provisioning.downtimes import UnknownTimezone, zone
 from my_metric_provisioning.findings import did_you_mean
-from my_metric_provisioning.provision import (
-    Provisioner,
-    ProvisioningError,
-    Settings,
-    dumps,
-    known_sites,
-    monitor_payload,
-    plan,
-)
-from my_metric_provisioning.rules import check_monitor_notifies, validate_all
+from my_metric_provisioning.settings import KNOWN_SITES, Settings
 
 DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
@@ -67,7 +58,7 @@ def check_timezone(name: str) -> str:
 
 
 def check_site(site: str, api_url: str | None) -> str:
-    sites = known_sites()
+    sites = KNOWN_SITES
     if api_url:
         if not api_url.startswith(("http://", "https://")) or "//" not in api_url or not api_url.split("//", 1)[1]:
             raise UsageError(f"--api-url {api_url!r}: give a base URL such as https://proxy.example.com:8443.")
@@ -75,7 +66,7 @@ def check_site(site: str, api_url: str | None) -> str:
     if site not in sites:
         bare = site.strip().removeprefix("https://").removeprefix("http://").strip("/")
         bare = bare.removeprefix("app.").removeprefix("api.")
-        hint = f"did you mean {bare!r}?" if bare in sites else did_you_mean(bare or site, sites)
+        hint = f"did you mean {bare!r}?" if bare in sites else did_you_mean(bare or site, sites, n=1)
         raise UsageError(
             f"--site {site!r}: not a Datadog site{f' ({hint})' if hint else ''}. Give the site name only "
             f"(--site or DD_SITE), one of: {', '.join(sites)}; or --api-url for a proxy or a test server."
@@ -91,21 +82,28 @@ def check_notify(handle: str) -> str:
     return handle
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="my-metric-provision", description=__doc__)
-    parser.add_argument("--version", action="version", version=__version__)
+def _add_common_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--assets-dir and --timezone go before or after the command; after it they override (no default there)."""
     parser.add_argument(
         "--assets-dir",
+        default=None if defaults else argparse.SUPPRESS,
         help="the my_metric integration directory (default: the repository's my_metric/, or $MY_METRIC_ASSETS_DIR)",
     )
     parser.add_argument(
         "--timezone",
-        default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE),
-        help=f"IANA timezone of the downtimes (default {DEFAULT_TIMEZONE})",
+        default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE) if defaults else argparse.SUPPRESS,
+        help=f"IANA timezone of the downtimes (default $MY_METRIC_TIMEZONE or {DEFAULT_TIMEZONE})",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="my-metric-provision", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    _add_common_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check the dashboard, monitor, manifest and downtimes offline")
+    _add_common_options(validate, defaults=False)
     validate.add_argument(
         "--year",
         type=int,
@@ -115,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, text in (("apply", "create or update everything in the org"), ("destroy", "remove what apply made")):
         sub = commands.add_parser(name, help=text)
+        _add_common_options(sub, defaults=False)
         sub.add_argument(
             "--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed"
         )
@@ -206,6 +205,8 @@ def _settings(args) -> Settings:
 
 
 def _validate(assets: Assets, args, out) -> int:
+    from my_metric_provisioning.rules import validate_all
+
     year = getattr(args, "year", None) or date.today().year
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
@@ -224,11 +225,23 @@ def _validate(assets: Assets, args, out) -> int:
 def run(argv=None, out=sys.stdout) -> int:
     """Everything, errors included, is printed to `out`; the exit codes are in the README."""
     try:
-        # Every option is checked before the assets are read and long before any network call.
+        # Every option is checked before the assets are read and before the Datadog client is even imported.
         args = build_parser().parse_args(argv)
         check_timezone(args.timezone)
         settings = _settings(args) if args.command in ("apply", "destroy") else None
-        assets = Assets.load(resolve_integration_dir(args.assets_dir))
+        integration_dir = resolve_integration_dir(args.assets_dir)
+    except UsageError as exc:
+        print(f"error: {exc}", file=out)
+        return 2
+    return _run_command(args, settings, integration_dir, out)
+
+
+def _run_command(args, settings: Settings | None, integration_dir: Path, out) -> int:
+    from my_metric_provisioning.provision import Provisioner, ProvisioningError, dumps, monitor_payload, plan
+    from my_metric_provisioning.rules import check_monitor_notifies
+
+    try:
+        assets = Assets.load(integration_dir)
         if args.command == "validate":
             return _validate(assets, args, out)
         if _validate(assets, args, out):
@@ -266,9 +279,6 @@ def run(argv=None, out=sys.stdout) -> int:
         if not summary:
             print("nothing to do: no object carries the provisioning marker.", file=out)
         return 0
-    except UsageError as exc:
-        print(f"error: {exc}", file=out)
-        return 2
     except AssetFileError as exc:
         print(f"error: {exc} Check --assets-dir or restore the file from git.", file=out)
         return 2

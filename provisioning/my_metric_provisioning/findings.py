@@ -39,8 +39,8 @@ def json_path(parts) -> str:
     return path
 
 
-def did_you_mean(value, choices) -> str:
-    close = difflib.get_close_matches(str(value), sorted(str(c) for c in choices), n=3, cutoff=0.6)
+def did_you_mean(value, choices, n: int = 3) -> str:
+    close = difflib.get_close_matches(str(value), sorted(str(c) for c in choices), n=n, cutoff=0.6)
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
     return ""

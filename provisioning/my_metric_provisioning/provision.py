@@ -12,7 +12,6 @@ import copy
 import json
 import threading
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from urllib.parse import urlparse
 
@@ -37,6 +36,7 @@ from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRe
 
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import rebase_start, zone
+from my_metric_provisioning.settings import Settings
 from my_metric_provisioning.strict import to_model
 
 # Marks what apply made: the monitor's tag, and a bracketed marker in the dashboard and downtime texts.
@@ -51,21 +51,6 @@ PERMISSIONS = {
 
 class ProvisioningError(Exception):
     """A Datadog call failed; the message says what to check. Never contains key material."""
-
-
-@dataclass
-class Settings:
-    notify: str
-    timezone: str
-    site: str = "datadoghq.com"
-    api_url: str | None = None
-    max_retries: int = 3
-    retry_backoff: float = 2.0
-    connect_timeout: float = 10.0  # seconds to open the connection, per attempt
-    read_timeout: float = 60.0  # seconds without a byte of the answer, per attempt
-    deadline: float = 300.0  # seconds for the whole apply or destroy, retries and waits included
-    api_key: str = field(default="", repr=False)
-    app_key: str = field(default="", repr=False)
 
 
 # ---------------------------------------------------------------- payloads
@@ -109,12 +94,6 @@ def plan(assets: Assets, settings: Settings) -> list[tuple[str, dict]]:
 
 
 # ---------------------------------------------------------------- client
-def known_sites() -> list[str]:
-    """The Datadog sites the client knows, in its order."""
-    sites = Configuration().get_host_settings()[0]["variables"]["site"]["enum_values"]
-    return list(dict.fromkeys(sites))
-
-
 def configuration(settings: Settings) -> Configuration:
     config = Configuration(host=settings.api_url) if settings.api_url else Configuration()
     if not settings.api_url:
@@ -270,15 +249,18 @@ class Provisioner:
         worker.join(self.settings.deadline)
         if worker.is_alive():
             self._given_up.set()
-            action, kind = self._current
-            raise ProvisioningError(
-                f"gave up after the deadline of {self.settings.deadline:g} s while trying to {action} the {kind} "
-                f"at {self.host} (each attempt: connect timeout {self.settings.connect_timeout:g} s, read timeout "
-                f"{self.settings.read_timeout:g} s). Re-run when {self.host} answers: nothing is duplicated."
-            )
+            raise self._deadline_error()
         if "error" in result:
             raise result["error"]
         return result.get("value")
+
+    def _deadline_error(self) -> ProvisioningError:
+        action, kind = self._current
+        return ProvisioningError(
+            f"gave up after the deadline of {self.settings.deadline:g} s while trying to {action} the {kind} "
+            f"at {self.host} (each attempt: connect timeout {self.settings.connect_timeout:g} s, read timeout "
+            f"{self.settings.read_timeout:g} s). Re-run when {self.host} answers: nothing is duplicated."
+        )
 
     def _call(self, kind, action, function, *args, **kwargs):
         if self._given_up.is_set():
@@ -302,6 +284,9 @@ class Provisioner:
         except (ApiTypeError, ApiValueError):
             raise _explain_unreadable(kind, action, self.host) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
+                # The attempt was cut short by the deadline, not by its own timeout: say so.
+                raise self._deadline_error() from None
             raise _explain_network(exc, kind, action, self.host, self.settings) from None
 
     # finding existing objects
