@@ -324,7 +324,7 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
         print(f"error: {exc}", file=out)
         return 2
     except AssetFileError as exc:
-        print(f"error: {exc} Check --assets-dir or restore the file from git.", file=out)
+        print(f"error: {exc} Check the path given (--assets-dir, --monitor) or restore the file from git.", file=out)
         return 2
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)

@@ -178,3 +178,12 @@ def test_a_usage_error_does_not_import_the_datadog_client():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
+
+
+def test_an_unreadable_asset_names_the_file_and_line(tmp_path):
+    copy = broken_assets(tmp_path)
+    path = copy / "assets/dashboards/my_metric_overview.json"
+    path.write_text('{\n  "title": "x",\n  "widgets": [,]\n}\n')
+    code, out = cli("--assets-dir", str(copy), "validate")
+    assert code == 2
+    assert out.startswith(f"error: {path}: invalid JSON at line 3 column") and "Traceback" not in out
