@@ -26,3 +26,17 @@ def test_validate_reports_a_broken_dashboard_with_its_path(tmp_path):
     assert run(["--assets-dir", str(copy), "validate"], out=out) == 1
     assert "unknown WidgetDefinition type 'timeserie'. Hint: did you mean 'timeseries'" in out.getvalue()
     assert "$.widgets[1].definition.widgets[0].definition.type" in out.getvalue()
+
+
+def test_coverage_is_proven_over_the_current_year(monkeypatch):
+    from my_metric_provisioning import cli
+
+    class In2031(date):
+        @classmethod
+        def today(cls):
+            return date(2031, 6, 1)
+
+    monkeypatch.setattr(cli, "date", In2031)
+    out = io.StringIO()
+    assert run(["validate"], out=out) == 0, out.getvalue()
+    assert "over 2031, minute by minute" in out.getvalue()
