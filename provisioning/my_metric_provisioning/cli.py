@@ -1,4 +1,4 @@
-"""`my-metric-provision validate | apply | destroy`."""
+"""`my-metric-provision validate | apply | destroy | snapshot | calendar | forecast`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ from my_metric_provisioning.settings import KNOWN_SITES, Settings
 DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
 ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
+MAX_SNAPSHOT_MINUTES = 7 * 24 * 60
+NOTIFY_PURPOSE = {"apply": "notify from the monitor and downtimes", "snapshot": "send the snapshot to"}
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe's reader left behind
 
 
@@ -111,7 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="year over which downtime coverage is proven (default: the current year)",
     )
 
-    for name, text in (("apply", "create or update everything in the org"), ("destroy", "remove what apply made")):
+    for name, text in (
+        ("apply", "create or update everything in the org"),
+        ("destroy", "remove what apply made"),
+        ("snapshot", "snapshot the my_metric graph over the last minutes and @-mention a handle with it"),
+    ):
         sub = commands.add_parser(name, help=text)
         _add_common_options(sub, defaults=False)
         sub.add_argument(
@@ -125,6 +131,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
+        if name == "snapshot":
+            sub.add_argument("--minutes", type=int, default=5, help="timeframe of the snapshot (default 5)")
+        else:
+            sub.add_argument(
+                "--full-scan",
+                action="store_true",
+                help="also list every dashboard and downtime of the org to find marked ones the monitor lost track of",
+            )
         sub.add_argument(
             "--max-retries", type=int, default=3, help="retries on 429, 5xx and network errors (default 3)"
         )
@@ -153,11 +167,11 @@ def build_parser() -> argparse.ArgumentParser:
             default=2.0,
             help="backoff factor in seconds when no rate-limit header says how long to wait",
         )
-        if name == "apply":
+        if name in NOTIFY_PURPOSE:
             sub.add_argument(
                 "--notify",
                 default=os.environ.get("MY_METRIC_NOTIFY"),
-                help="who the monitor and downtimes notify, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
+                help=f"the handle to {NOTIFY_PURPOSE[name]}, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
             )
     add_picture_commands(commands)
     return parser
@@ -201,17 +215,27 @@ def run_picture_command(args, integration_dir: Path, out) -> int:
     return forecast.run(args, out)
 
 
+def check_minutes(minutes: int) -> int:
+    if not 1 <= minutes <= MAX_SNAPSHOT_MINUTES:
+        raise UsageError(
+            f"--minutes {minutes}: give a number of minutes from 1 to {MAX_SNAPSHOT_MINUTES}, e.g. --minutes 5."
+        )
+    return minutes
+
+
 def _settings(args) -> Settings:
     notify = getattr(args, "notify", None)
-    if args.command == "apply":
-        if notify is None and args.dry_run:
+    if args.command in NOTIFY_PURPOSE:
+        if notify is None and args.dry_run and args.command == "apply":
             notify = DRY_RUN_HANDLE
         elif notify is None:
             raise UsageError(
-                "--notify is required for apply: pass the handle to notify, e.g. --notify @alice@example.com "
-                "(or set MY_METRIC_NOTIFY)."
+                f"--notify is required for {args.command}: pass the handle to {NOTIFY_PURPOSE[args.command]}, "
+                "e.g. --notify @alice@example.com (or set MY_METRIC_NOTIFY)."
             )
         check_notify(notify)
+    if args.command == "snapshot":
+        check_minutes(args.minutes)
     if args.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more.")
     if args.retry_backoff < 0:
@@ -267,7 +291,7 @@ def run(argv=None, out=sys.stdout) -> int:
         # Every option is checked before the assets are read and before the Datadog client is even imported.
         args = build_parser().parse_args(argv)
         check_timezone(args.timezone)
-        settings = _settings(args) if args.command in ("apply", "destroy") else None
+        settings = _settings(args) if args.command in ("apply", "destroy", "snapshot") else None
         integration_dir = resolve_integration_dir(args.assets_dir)
     except UsageError as exc:
         print(f"error: {exc}", file=out)
@@ -305,12 +329,14 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
             return 0
         if args.command == "destroy" and args.dry_run:
             print(
-                "Plan (dry run): cancel the marked downtimes of the marked monitor, delete that monitor, "
-                "delete the marked dashboard. Nothing else is touched.",
+                "Plan (dry run): cancel the downtimes recorded on the marked monitor, delete the dashboard it "
+                "records, then delete the monitor last, since it holds those records. Nothing else is touched.",
                 file=out,
             )
             return 0
-        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+        if args.command == "snapshot":
+            return _snapshot(assets, settings, args, out)
+        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out), full_scan=args.full_scan)
         try:
             summary = provisioner.within_deadline(provisioner.apply if args.command == "apply" else provisioner.destroy)
         finally:
@@ -319,8 +345,15 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
             print(f"{action:8} {kind} (id {object_id})", file=out)
         if not summary:
             print("nothing to do: no object carries the provisioning marker.", file=out)
+        if args.command == "apply" and provisioner.dashboard_id:
+            from my_metric_provisioning.snapshot import dashboard_url, now_utc
+
+            now = now_utc()
+            print(
+                f"dashboard (past 5 minutes): {dashboard_url(settings.site, provisioner.dashboard_id, now)}", file=out
+            )
         return 0
-    except UsageError as exc:  # the picture commands' own options (--output, --monitor, --check-config)
+    except UsageError as exc:  # found while working: picture options (--output, --monitor), a dashboard with no graph
         print(f"error: {exc}", file=out)
         return 2
     except AssetFileError as exc:
@@ -329,6 +362,30 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)
         return 3
+
+
+def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
+    from my_metric_provisioning.provision import Provisioner
+    from my_metric_provisioning.snapshot import my_metric_graph, take
+
+    graph = my_metric_graph(assets)
+    if args.dry_run:
+        print(
+            f"Plan (dry run, nothing sent): snapshot {graph.query!r} ({graph.title}) over the past {args.minutes} "
+            f"minutes, then an event @-mentioning {settings.notify} with the snapshot's link.",
+            file=out,
+        )
+        return 0
+    provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+    try:
+        result = provisioner.within_deadline(lambda: take(provisioner, settings.notify, args.minutes))
+    finally:
+        provisioner.close()
+    print(f"snapshot: {result['snapshot_url']}", file=out)
+    print(
+        f"notified {settings.notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out
+    )
+    return 0
 
 
 def main(argv=None) -> int:

@@ -1,20 +1,5 @@
 import pytest
-from conftest import assert_no_key, cli
-from fake_datadog import FakeDatadog
-
-FAST = ["--retry-backoff", "0", "--max-retries", "2"]
-
-
-@pytest.fixture
-def fake():
-    with FakeDatadog() as server:
-        yield server
-
-
-def apply(fake, *extra):
-    return cli(
-        "--timezone", "Europe/Paris", "apply", "--notify", "@ops-team@example.com", "--api-url", fake.url, *FAST, *extra
-    )
+from common import apply, assert_no_key, cli, destroy
 
 
 def test_two_applies_make_one_of_each_and_second_only_updates(fake, fake_keys):
@@ -49,7 +34,7 @@ def test_destroy_removes_only_what_apply_made(fake, fake_keys):
         "tags": ["integration:my_metric"],
     }
     assert apply(fake)[0] == 0
-    code, out = cli("destroy", "--api-url", fake.url, *FAST)
+    code, out = destroy(fake)
     assert code == 0, out
     assert list(fake.dashboards) == ["other-000-aaa"]
     assert list(fake.monitors) == [999]
@@ -99,6 +84,14 @@ def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch):
     assert code == 0, out
     assert "== create or update dashboard ==" in out and "== create or update downtime weekend ==" in out
     assert '"monitor_id": "<id of the monitor above>"' in out
+
+
+def test_destroy_dry_run_describes_the_real_order(monkeypatch):
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    code, out = cli("destroy", "--dry-run", "--api-url", "http://127.0.0.1:9")
+    assert code == 0, out
+    steps = [out.index(step) for step in ("cancel the downtimes", "delete the dashboard", "delete the monitor last")]
+    assert steps == sorted(steps) and "holds those records" in out
 
 
 def test_missing_keys_are_named(monkeypatch):

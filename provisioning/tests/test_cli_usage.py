@@ -1,12 +1,13 @@
 """Usage errors: the tool's own one-line message on stdout, exit 2, before the assets are read or the network used."""
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
 
 import pytest
-from conftest import assert_no_key, cli
+from common import assert_no_key, cli, integration_copy
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.settings import KNOWN_SITES
 
@@ -47,6 +48,12 @@ BAD_OPTIONS = [
     ([], "the following arguments are required: command"),
     (["apply", "--notify", "@a", "--api-url", "ftp://example.com"], "--api-url 'ftp://example.com'"),
     (["--assets-dir", "/nonexistent", "validate"], "--assets-dir: no manifest.json in /nonexistent"),
+    (["snapshot", *NO_NETWORK], "--notify is required for snapshot"),
+    (["snapshot", "--notify", "me", *NO_NETWORK], "--notify 'me': give one handle starting with @"),
+    (["snapshot", "--notify", "@a", "--minutes", "0", *NO_NETWORK], "--minutes 0: give a number of minutes"),
+    (["snapshot", "--notify", "@a", "--minutes", "99999", *NO_NETWORK], "--minutes 99999"),
+    (["snapshot", "--notify", "@a", "--deadline", "-1", *NO_NETWORK], "--deadline must be a number of seconds"),
+    (["snapshot", "--notify", "@a", "--full-scan"], "unrecognized arguments: --full-scan"),
 ]
 
 
@@ -147,15 +154,7 @@ def test_a_reader_that_stops_early_gets_no_traceback(argv, tmp_path):
 
 def broken_assets(tmp_path):
     """A copy of the integration whose dashboard has hundreds of problems, so validate prints many lines."""
-    import json
-    import shutil
-
-    from conftest import REPO_INTEGRATION
-
-    copy = tmp_path / "my_metric"
-    shutil.copytree(REPO_INTEGRATION / "assets", copy / "assets")
-    shutil.copy(REPO_INTEGRATION / "manifest.json", copy)
-    shutil.copy(REPO_INTEGRATION / "metadata.csv", copy)
+    copy = integration_copy(tmp_path)
     path = copy / "assets/dashboards/my_metric_overview.json"
     dashboard = json.loads(path.read_text())
     dashboard["widgets"] = [{"definition": {"type": "note", "content": "x", f"colour{i}": i}} for i in range(500)]
@@ -170,10 +169,15 @@ def test_the_site_list_is_the_clients():
     assert list(KNOWN_SITES) == list(dict.fromkeys(client_sites))
 
 
-def test_a_usage_error_does_not_import_the_datadog_client():
+@pytest.mark.parametrize(
+    "argv",
+    [["apply", "--dry-run", "--notify", "me"], ["snapshot", "--dry-run", "--notify", "@a", "--minutes", "0"]],
+    ids=["apply", "snapshot"],
+)
+def test_a_usage_error_does_not_import_the_datadog_client(argv):
     code = (
-        "import sys; from my_metric_provisioning.cli import run; "
-        "assert run(['apply', '--dry-run', '--notify', 'me']) == 2; "
+        f"import sys; from my_metric_provisioning.cli import run; "
+        f"assert run({argv!r}) == 2; "
         "assert not [m for m in sys.modules if m.startswith('datadog_api_client')], 'client imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

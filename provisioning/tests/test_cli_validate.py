@@ -1,6 +1,7 @@
 import io
 from datetime import date
 
+from common import integration_copy
 from my_metric_provisioning.cli import run
 
 
@@ -12,14 +13,7 @@ def test_validate_passes_on_the_repository_assets():
 
 
 def test_validate_reports_a_broken_dashboard_with_its_path(tmp_path):
-    import shutil
-
-    from conftest import REPO_INTEGRATION
-
-    copy = tmp_path / "my_metric"
-    shutil.copytree(REPO_INTEGRATION / "assets", copy / "assets")
-    shutil.copy(REPO_INTEGRATION / "manifest.json", copy)
-    shutil.copy(REPO_INTEGRATION / "metadata.csv", copy)
+    copy = integration_copy(tmp_path)
     path = copy / "assets/dashboards/my_metric_overview.json"
     path.write_text(path.read_text().replace('"type": "timeseries"', '"type": "timeserie"', 1))
     out = io.StringIO()

@@ -6,11 +6,11 @@ import ssl
 import subprocess
 import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
-from conftest import assert_no_key, cli
-from fake_datadog import FakeDatadog
+from common import assert_no_key, cli
+from fake_datadog import FakeDatadog, LocalServer
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -64,7 +64,7 @@ class SilentServer:
             connection.close()
 
 
-class HtmlServer:
+class HtmlServer(LocalServer):
     """Answers every request with an HTML page, as a proxy, a captive portal or a load balancer does."""
 
     def __init__(self, status):
@@ -83,17 +83,7 @@ class HtmlServer:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(Handler)
 
 
 class SelfSignedTlsServer(HtmlServer):
@@ -135,14 +125,15 @@ def test_read_timeout_names_the_host_and_timeout(fake_keys):
     assert_short_failure(code, out, host, fake_keys, "read timeout of 0.2 s", "--read-timeout")
 
 
-def test_deadline_bounds_the_whole_command_retries_included(fake_keys):
+@pytest.mark.parametrize("command, first_call", [("apply", "list the monitor"), ("snapshot", "take the snapshot")])
+def test_deadline_bounds_the_whole_command_retries_included(fake_keys, command, first_call):
     with SilentServer() as server:
         code, out = returned(
-            cli, "apply", "--notify", "@ops@example.com", "--api-url", server.url,
+            cli, command, "--notify", "@ops@example.com", "--api-url", server.url,
             "--max-retries", "5", "--retry-backoff", "0", "--read-timeout", "60", "--deadline", "0.5",
         )  # fmt: skip
     host = server.url.removeprefix("http://")
-    assert_short_failure(code, out, host, fake_keys, "deadline of 0.5 s", "list the dashboard")
+    assert_short_failure(code, out, host, fake_keys, "deadline of 0.5 s", first_call)
 
 
 def test_connection_refused(fake_keys):

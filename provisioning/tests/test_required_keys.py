@@ -4,7 +4,7 @@ gives a finding at that key's JSON path with a hint, never an exception."""
 import copy
 
 import pytest
-from conftest import REPO_INTEGRATION
+from common import REPO_INTEGRATION
 from datadog_api_client.model_utils import ModelComposed, ModelNormal
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
