@@ -350,6 +350,7 @@ class RunningApp:
     port: int
     log_path: Path
     process: subprocess.Popen
+    env: Mapping[str, str]
 
     @property
     def url(self) -> str:
@@ -414,7 +415,7 @@ def traced_app(
     log_file = Path(log_path) if log_path else _default_log_path("flask-demo")
     with _child_process(gunicorn_command(traced=traced, wsgi_app=wsgi_app), env=full_env, log_path=log_file) as process:
         _wait_for_port_or_explain(port, startup_timeout, process, "gunicorn", log_file)
-        yield RunningApp(port, log_file, process)
+        yield RunningApp(port, log_file, process, full_env)
 
 
 def send_traffic(app: RunningApp, routes: Iterable[str] = ROUTES) -> dict[str, int]:
