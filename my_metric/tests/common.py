@@ -22,10 +22,17 @@ INSTANCE = {'tags': INSTANCE_TAGS}
 # deploy/: the files a user copies onto a host Agent, also mounted into the ddev e2e Agent.
 DEPLOY_DIR = REPO_ROOT / 'deploy'
 DATADOG_USER_MODULE = DEPLOY_DIR / 'mysql' / 'datadog_user.py'
-AGENT_INSTALL_MODULE = REPO_ROOT / 'scripts' / 'agent_install.py'
 AGENT_DATADOG_YAML = DEPLOY_DIR / 'agent' / 'datadog.yaml'
 AGENT_MYSQL_CONF = DEPLOY_DIR / 'agent' / 'conf.d' / 'mysql.d' / 'conf.yaml'
 COMPOSE_FILE = HERE / 'docker' / 'docker-compose.yaml'
+
+# The oldest Agent release supported per embedded Python and the datadog-checks-base it ships (sources in
+# README.md, "Supported Agents"). The base floor in pyproject.toml is the oldest of these;
+# tests/test_wheel.py installs the wheel into a stand-in of each.
+SUPPORTED_AGENTS = {
+    (3, 12): ('7.58', '36.16.0'),
+    (3, 13): ('7.72', '37.21.1'),
+}
 
 MYSQL_E2E_PORT = 3306
 FLASK_DEMO_PORT = 5050
