@@ -88,6 +88,18 @@ def test_base_floor_is_what_the_oldest_supported_agent_ships(base_requirement):
     assert str(base_requirement.specifier) == f'>={oldest}'
 
 
+def test_readme_and_manifest_name_the_supported_agents_and_their_proof():
+    readme = (common.INTEGRATION_ROOT / 'README.md').read_text()
+    manifest = json.loads((common.INTEGRATION_ROOT / 'manifest.json').read_text())
+    oldest_agent, oldest_base = min(common.SUPPORTED_AGENTS.values(), key=lambda agent: Version(agent[1]))
+
+    assert f'Agent {oldest_agent} or later' in manifest['tile']['description']
+    assert f'`datadog-checks-base>={oldest_base}`' in readme
+    for (major, minor), (agent, base) in common.SUPPORTED_AGENTS.items():
+        assert f'| {agent} ' in readme
+        assert f'Python {major}.{minor} holding only `datadog-checks-base[deps]=={base}`' in readme
+
+
 def test_agent_python_holds_the_base_that_agent_ships(agent_python, base_requirement):
     # The Agent installs the wheel without its dependencies, so nothing else would notice an unmet floor.
     base = agent_standin.installed_version(agent_python, 'datadog-checks-base')
