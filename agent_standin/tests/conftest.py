@@ -3,7 +3,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-
 from agent_standin import build_wheel, create_agent_python, install_integration
 
 # The base Agent 7.72 ships on Python 3.13; any installable version would do for these tests.

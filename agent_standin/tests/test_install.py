@@ -3,9 +3,8 @@ import sys
 import zipfile
 
 import pytest
-from conftest import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
-
 from agent_standin import build_wheel, install_integration, installed_version, run_agent_check, wheel_metadata
+from conftest import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
 
 pytestmark = pytest.mark.filterwarnings('error')
 

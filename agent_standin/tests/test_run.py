@@ -1,8 +1,7 @@
 import pytest
 import yaml
-from conftest import CHECK_NAME, METRIC_NAME
-
 from agent_standin import LoaderError, run_agent_check
+from conftest import CHECK_NAME, METRIC_NAME
 
 
 def write_config(directory, *instances, init_config=None):

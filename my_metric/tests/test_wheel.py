@@ -15,12 +15,11 @@ import subprocess
 import sys
 import zipfile
 
+import agent_standin
 import pytest
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-
-import agent_standin
 
 from . import common
 
