@@ -93,6 +93,8 @@ def test_readme_and_manifest_name_the_supported_agents_and_their_proof():
     oldest_agent, oldest_base = min(common.SUPPORTED_AGENTS.values(), key=lambda agent: Version(agent[1]))
 
     assert f'Agent {oldest_agent} or later' in manifest['tile']['description']
+    # datadog_checks_dev's manifest validator caps a tile description at 80 characters.
+    assert len(manifest['tile']['description']) <= 80
     assert f'`datadog-checks-base>={oldest_base}`' in readme
     for (major, minor), (agent, base) in common.SUPPORTED_AGENTS.items():
         assert f'| {agent} ' in readme
