@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from datetime import datetime
 
 from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import Assets, UsageError, resolve_integration_dir
@@ -59,7 +60,45 @@ def build_parser() -> argparse.ArgumentParser:
                 default=os.environ.get("MY_METRIC_NOTIFY"),
                 help="who the monitor and downtimes notify, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
             )
+    add_picture_commands(commands)
     return parser
+
+
+def add_picture_commands(commands) -> None:
+    """`calendar` and `forecast`: offline pictures and figures (matplotlib is imported only when they run)."""
+    calendar = commands.add_parser("calendar", help="draw the downtime week (PNG or SVG) in --timezone")
+    calendar.add_argument("--output", required=True, help="picture to write, .png or .svg")
+    calendar.add_argument("--year", type=int, help="year whose clock changes are drawn (default: this year)")
+    calendar.add_argument("--data", help="also write the grid behind the picture as JSON to this file")
+    forecast = commands.add_parser("forecast", help="estimate the monitor's notifications per week for one host")
+    forecast.add_argument("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
+    forecast.add_argument("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
+    forecast.add_argument("--json", action="store_true", help="print the figures as JSON")
+    forecast.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
+    forecast.add_argument("--weeks", type=int, default=52, help="simulated weeks (default 52)")
+    forecast.add_argument("--output", help="draw one simulated weekday to this .png or .svg")
+    forecast.add_argument(
+        "--target-warnings-per-week", type=float, help="propose thresholds giving about this many warnings a week"
+    )
+    forecast.add_argument(
+        "--target-alerts-per-week", type=float, help="with --target-warnings-per-week (default: a tenth of it)"
+    )
+
+
+def run_picture_command(args, out) -> int:
+    if args.command == "calendar":
+        from my_metric_provisioning import downtime_calendar
+
+        zone(args.timezone)
+        year = args.year or datetime.now(zone(args.timezone)).year
+        assets = Assets.load(resolve_integration_dir(args.assets_dir))
+        weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output, args.data)
+        changes = "; ".join(w.change for w in weeks if w.change) or f"no clock change in {year}"
+        print(f"wrote {args.output}: {len(weeks)} week(s) in {args.timezone} ({changes}).", file=out)
+        return 0
+    from my_metric_provisioning import forecast
+
+    return forecast.run(args, out)
 
 
 def _settings(args) -> Settings:
@@ -121,6 +160,8 @@ def _validate(assets: Assets, args, out) -> int:
 def run(argv=None, out=sys.stdout) -> int:
     args = build_parser().parse_args(argv)
     try:
+        if args.command in ("calendar", "forecast"):
+            return run_picture_command(args, out)
         assets = Assets.load(resolve_integration_dir(args.assets_dir))
         if args.command == "validate":
             return _validate(assets, args, out)
