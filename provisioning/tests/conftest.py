@@ -1,11 +1,13 @@
 import copy
 import secrets
-from pathlib import Path
 
+import fake_datadog
 import pytest
+from common import REPO_INTEGRATION, WORKING_HOURS
+from fake_datadog import FakeDatadog
+from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
-
-REPO_INTEGRATION = Path(__file__).resolve().parents[2] / "my_metric"
+from my_metric_provisioning.downtimes import zone
 
 
 @pytest.fixture(scope="session")
@@ -19,6 +21,13 @@ def assets(real_assets):
 
 
 @pytest.fixture
+def fake():
+    """A local HTTP server standing in for the Datadog API."""
+    with FakeDatadog() as server:
+        yield server
+
+
+@pytest.fixture
 def fake_keys(monkeypatch):
     """Key-shaped values made at run time (32 and 40 hex characters), never written to the repository."""
     keys = {"DD_API_KEY": secrets.token_hex(16), "DD_APP_KEY": secrets.token_hex(20)}
@@ -26,3 +35,15 @@ def fake_keys(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DD_SITE", raising=False)
     return keys
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The moment apply runs at, seen the same way by apply and by the local API server; set `clock.now`."""
+
+    class Clock:
+        now = WORKING_HOURS
+
+    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(zone(tz_name)))
+    monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
+    return Clock
