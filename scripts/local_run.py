@@ -26,9 +26,9 @@ from pathlib import Path
 try:
     import pymysql
     import yaml
+    from agent_standin import build_wheel, create_agent_python, install_integration, run_agent_check
 
     import mysql_datadog_user as mysql
-    from agent_standin import build_wheel, create_agent_python, install_integration, run_agent_check
     from flask_demo_harness import ROUTES, HarnessError, apm_test_agent, die_with_parent, send_traffic, traced_app
 except ModuleNotFoundError as error:  # --help and option errors work before scripts/run-local set up .venv-local
     MISSING_MODULE: ModuleNotFoundError | None = error

@@ -17,8 +17,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import mysql_datadog_user
 import pytest
+
+import mysql_datadog_user
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_LOCAL = REPO_ROOT / 'scripts' / 'run-local'

@@ -7,9 +7,10 @@ import re
 import shlex
 import subprocess
 
-import mysql_datadog_user
 import pytest
 from conftest import REPO_ROOT, admin_settings
+
+import mysql_datadog_user
 
 pytestmark = pytest.mark.usefixtures('requires_mysql')
 
