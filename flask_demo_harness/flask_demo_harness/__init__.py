@@ -1,0 +1,37 @@
+from .__about__ import __version__
+from .harness import (
+    ROUTES,
+    SNAPSHOT_REGEX_PLACEHOLDERS,
+    ApmTestAgent,
+    HarnessError,
+    HttpResult,
+    RunningApp,
+    SnapshotMismatch,
+    apm_test_agent,
+    die_with_parent,
+    free_port,
+    http_get,
+    root_span,
+    send_traffic,
+    spans_by_service_and_resource,
+    traced_app,
+)
+
+__all__ = [
+    "__version__",
+    "ROUTES",
+    "SNAPSHOT_REGEX_PLACEHOLDERS",
+    "ApmTestAgent",
+    "HarnessError",
+    "HttpResult",
+    "RunningApp",
+    "SnapshotMismatch",
+    "apm_test_agent",
+    "die_with_parent",
+    "free_port",
+    "http_get",
+    "root_span",
+    "send_traffic",
+    "spans_by_service_and_resource",
+    "traced_app",
+]
