@@ -5,6 +5,7 @@ then: 1 setup, 2 the my_metric check built, installed and run as the Agent does,
 agent and flask_demo under ddtrace-run), 4 MySQL (accounts of the tour's own, dropped at the end),
 5 the Datadog assets (validated, planned, drawn; ``--apply`` applies them), 6 the summary.
 Whatever ends the run (its end, INT, TERM, HUP, the parent's death) stops every process it started.
+The work itself is done by the repository's packages; this file only orders it and reports.
 """
 
 from __future__ import annotations
@@ -13,23 +14,21 @@ import argparse
 import contextlib
 import functools
 import os
-import secrets
 import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 try:
+    import agent_standin as standin
     import pymysql
-    import yaml
-    from agent_standin import build_wheel, create_agent_python, install_integration, run_agent_check
 
+    import flask_demo_harness as harness
     import mysql_datadog_user as mysql
-    from flask_demo_harness import ROUTES, HarnessError, apm_test_agent, die_with_parent, send_traffic, traced_app
 except ModuleNotFoundError as error:  # --help and option errors work before scripts/run-local set up .venv-local
     MISSING_MODULE: ModuleNotFoundError | None = error
 else:
@@ -39,13 +38,14 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = REPO_ROOT / '.local-run'
 LOG_DIR = WORK_DIR / 'logs'
 AGENT_PYTHON_DIR = WORK_DIR / 'agent-python'
+EXAMPLE_CONFIG = REPO_ROOT / 'my_metric/datadog_checks/my_metric/data/conf.yaml.example'
 TOTAL_STEPS = 6
 QUICK_INTERVAL = 1.0
 DATABASE_ROUTE = '/api/db'
 KEY_VARIABLES = ('DD_API_KEY', 'DD_APP_KEY')
 # Names reserved for the tour: it creates them, drops them, and may replace what a killed run left.
-TOUR_AGENT_USER, TOUR_APP_USER, TOUR_DATABASE = 'datadog_tour', 'flask_demo_tour', 'flask_demo_tour'
-ENDING_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+TOUR_NAMES = {'agent_user': 'datadog_tour', 'app_user': 'flask_demo_tour', 'database': 'flask_demo_tour'}
+TOUR_AGENT_USER, TOUR_APP_USER, TOUR_DATABASE = TOUR_NAMES.values()
 PROVISION = [sys.executable, '-m', 'my_metric_provisioning', '--assets-dir', str(REPO_ROOT / 'my_metric')]
 
 
@@ -69,22 +69,22 @@ class StepResult:
 class Run:
     args: argparse.Namespace
     keys: dict[str, str]
-    plan: str = ''  # output of `my-metric-provision apply --dry-run`, run first: it checks the options
-    plan_exit: int = 0
+    plan: subprocess.CompletedProcess | None = None  # `my-metric-provision apply --dry-run`, run first
     results: list[StepResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     step: str = 'setup'
 
 
-def progress(run: Run, step: int, name: str, message: str) -> None:
+def progress(run: Run, step: int, name: str, *messages: str) -> None:
     run.step = f'{step}/{TOTAL_STEPS} {name}'
-    print(f'[{step}/{TOTAL_STEPS}] {name}: {message}', flush=True)
+    for message in messages:
+        print(f'[{step}/{TOTAL_STEPS}] {name}: {message}', flush=True)
 
 
 def run_step(run: Run, step: int, name: str, function, *arguments) -> None:
     """Run one step; a failure is recorded with the step's name and the run goes on with the others."""
     try:
-        result = function(run, step, *arguments)
+        result = function(run, functools.partial(progress, run, step, name), *arguments)
     except StepFailed as error:
         result = StepResult(name, 'FAILED', str(error))
     except (OSError, subprocess.CalledProcessError, RuntimeError, ValueError, pymysql.MySQLError) as error:
@@ -95,315 +95,206 @@ def run_step(run: Run, step: int, name: str, function, *arguments) -> None:
 
 
 def provision(*arguments: str, keys: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*PROVISION, *arguments],
-        env={**os.environ, **(keys or {})},
-        capture_output=True,
-        text=True,
-    )
+    return subprocess.run([*PROVISION, *arguments], env={**os.environ, **(keys or {})}, capture_output=True, text=True)
 
 
-# --- step 2: the my_metric check -----------------------------------------------------------------
+def provisioning(*arguments: str) -> subprocess.Popen:
+    return subprocess.Popen([*PROVISION, *arguments], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def check_step(run: Run, step: int) -> StepResult:
-    name, args = 'my_metric check', run.args
-    say = functools.partial(progress, run, step, name)
-    marker = AGENT_PYTHON_DIR / '.complete'
-    if marker.exists():
-        say(f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)')
-    else:
-        say('creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)')
-        shutil.rmtree(AGENT_PYTHON_DIR, ignore_errors=True)
-        create_agent_python(AGENT_PYTHON_DIR)
-        marker.touch()
-    agent_python = AGENT_PYTHON_DIR / 'bin' / 'python'
-    wheel = build_wheel(REPO_ROOT / 'my_metric', WORK_DIR / 'dist')
+def check_step(run: Run, say) -> StepResult:
+    args = run.args
+    reusing = f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)'
+    creating = 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)'
+    say(reusing if standin.agent_python_is_complete(AGENT_PYTHON_DIR) else creating)
+    agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
+    wheel = standin.build_wheel(REPO_ROOT / 'my_metric', WORK_DIR / 'dist')
     say(f'built {wheel.relative_to(REPO_ROOT)}')
-    check_conf_dir = install_integration(agent_python, wheel, WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d')
-    where = check_conf_dir.relative_to(REPO_ROOT)
-    say(f'installed it as `datadog-agent integration install -w` does, config in {where}/')
-    config = check_conf_dir / 'conf.yaml'
-    shutil.copyfile(args.check_config or check_conf_dir / 'conf.yaml.example', config)
+    conf_dir = standin.install_integration(agent_python, wheel, WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d')
+    say(f'installed it as `datadog-agent integration install -w` does, config in {conf_dir.relative_to(REPO_ROOT)}/')
+    config = Path(shutil.copyfile(args.check_config or conf_dir / 'conf.yaml.example', conf_dir / 'conf.yaml'))
     interval = QUICK_INTERVAL if args.quick else args.interval
     source = 'shortened by --quick' if args.quick else f'min_collection_interval from {config.name}'
     say(f'running it {args.runs} times, {interval:g} s apart ({source})')
-
-    def on_run(document: dict) -> None:
-        series = ', '.join(f'{p["metric"]}={p["value"]:g} tags={p["tags"]}' for p in document['series'])
-        errors = f' ERRORS: {error_messages(document["errors"])}' if document['errors'] else ''
-        say(f'run {document["run"]}/{args.runs} -> {series or "no series submitted"}{errors}')
-
-    documents = run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
-    errors = [error for document in documents for error in document['errors']]
-    if errors:
+    on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
+    documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
+    if errors := [error for document in documents for error in document['errors']]:
         raise StepFailed(
-            f'the check reported errors: {error_messages(errors)}. '
+            f'the check reported errors: {standin.error_messages(errors)}. '
             f'Fix {args.check_config or config} (options in conf.yaml.example) and run again'
         )
     if len(documents) < args.runs:
         raise StepFailed(f'the check stopped after {len(documents)} of {args.runs} runs')
-    values = ', '.join(f'{point["value"]:g}' for document in documents for point in document['series'])
-    tags = sorted({tag for document in documents for point in document['series'] for tag in point['tags']})
+    series = [point for document in documents for point in document['series']]
+    tags = ', '.join(sorted({tag for point in series for tag in point['tags']})) or 'none'
+    values = ', '.join(f'{point["value"]:g}' for point in series)
     headline = f'{len(documents)} runs, {interval:g} s apart (configured {args.interval:g} s): my_metric = {values}'
-    return StepResult(name, headline=headline, details=[f'tags: {", ".join(tags) or "none"}'])
+    return StepResult('my_metric check', headline=headline, details=[f'tags: {tags}'])
 
 
-def error_messages(errors: list) -> str:
-    lines = [(error.get('message', '') if isinstance(error, dict) else str(error)).strip() for error in errors]
-    return '; '.join(dict.fromkeys(line.splitlines()[-1].strip() if line else '?' for line in lines))
-
-
-# --- steps 3 and 4: APM and MySQL ----------------------------------------------------------------
-
-
-@dataclass
-class TourDatabase:
-    """The MySQL part: skipped (and why), failed to set up (and why), or the tour's accounts ready."""
-
-    admin: mysql.ConnectionSettings | None = None
-    skip_reason: str | None = None
-    failure: str | None = None
-    server: mysql.ServerInfo | None = None
-    agent_password: str = ''
-    app_env: dict[str, str] = field(default_factory=dict)
-
-
-def prepare_database(run: Run, stack: contextlib.ExitStack) -> TourDatabase:
-    """Create the tour's accounts before the app starts; the stack drops them when the run ends."""
-    if run.args.skip_mysql:
-        return TourDatabase(skip_reason='--skip-mysql given')
-    admin = mysql.admin_settings_from_env()
-    reason = mysql.unreachable_reason(admin)
-    if reason:
-        return TourDatabase(skip_reason=reason)
-    database = TourDatabase(admin, agent_password=secrets.token_urlsafe(18))
-    app_password = secrets.token_urlsafe(18)
-    stack.callback(
-        release_accounts, run, admin, {TOUR_AGENT_USER: database.agent_password, TOUR_APP_USER: app_password}
-    )
-    try:
-        leftovers = [user for user in (TOUR_AGENT_USER, TOUR_APP_USER) if mysql.user_exists(admin, user)]
-        if leftovers:
-            print(
-                f'[4/{TOTAL_STEPS}] MySQL: replacing {", ".join(leftovers)} left by an earlier, killed run', flush=True
-            )
-        database.server = mysql.apply(admin, database.agent_password, TOUR_AGENT_USER, replace_existing=True)
-        mysql.ensure_app_user(admin, TOUR_APP_USER, app_password, TOUR_DATABASE, replace_existing=True)
-    except (pymysql.MySQLError, OSError) as error:
-        database.failure = (
-            f'creating the tour\'s accounts on {admin.address} as {admin.user} failed: {error}. '
-            'Set MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD to an account that may create users, or pass --skip-mysql'
-        )
-        return database
-    database.app_env = {
-        'MYSQL_HOST': admin.host,
-        'MYSQL_PORT': str(admin.port),
-        'MYSQL_USER': TOUR_APP_USER,
-        'MYSQL_PASSWORD': app_password,
-        'MYSQL_DATABASE': TOUR_DATABASE,
-    }
-    return database
-
-
-def release_accounts(run: Run, admin: mysql.ConnectionSettings, passwords: dict[str, str]) -> None:
+@contextlib.contextmanager
+def tour_accounts(run: Run, admin: mysql.ConnectionSettings):
+    """The tour's accounts for the length of the run; the summary's notes say what became of them."""
     names = f'accounts {TOUR_AGENT_USER}, {TOUR_APP_USER} and database {TOUR_DATABASE}'
-    removal = (
-        f'.venv-local/bin/mysql-datadog-user drop --user {TOUR_AGENT_USER}; '
-        f'.venv-local/bin/mysql-datadog-user drop --user {TOUR_APP_USER}; DROP DATABASE {TOUR_DATABASE}'
-    )
-    if run.args.keep_mysql_users:
-        kept = WORK_DIR / 'mysql-tour-passwords'
-        kept.touch(mode=0o600)
-        kept.write_text(''.join(f'{user} {password}\n' for user, password in passwords.items()))
-        run.notes.append(f'kept on {admin.address} (--keep-mysql-users): {names}; passwords in {kept}')
-        run.notes.append(f'remove them with: {removal}')
-        return
+    drops = [f'.venv-local/bin/mysql-datadog-user drop --user {user}' for user in (TOUR_AGENT_USER, TOUR_APP_USER)]
+    removal = '; '.join([*drops, f'DROP DATABASE {TOUR_DATABASE}'])
+    accounts, keep = None, run.args.keep_mysql_users
     try:
-        for user in passwords:
-            mysql.drop_user(admin, user)
-        with contextlib.closing(mysql.connect(admin)) as connection, connection.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS `{TOUR_DATABASE}`')
+        with mysql.temporary_accounts(admin, keep=keep, **TOUR_NAMES) as accounts:
+            for user in accounts.replaced:
+                print(f'[4/{TOTAL_STEPS}] MySQL: replacing {user} left by an earlier, killed run', flush=True)
+            yield accounts
+    finally:
+        if accounts is not None and keep:
+            kept = WORK_DIR / 'mysql-tour-passwords'
+            kept.touch(mode=0o600)
+            kept.write_text(''.join(f'{user.user} {user.password}\n' for user in (accounts.agent, accounts.app)))
+            run.notes.append(f'kept on {admin.address} (--keep-mysql-users): {names}; passwords in {kept}')
+            run.notes.append(f'remove them with: {removal}')
+        elif accounts is not None:
+            failure = f'could not remove the tour\'s {names} on {admin.address} ({accounts.removal_error}); '
+            removed = f'MySQL: the tour\'s {names} were removed from {admin.address}'
+            run.notes.append(f'{failure}remove them with: {removal}' if accounts.removal_error else removed)
+
+
+def prepare_database(run: Run, stack: contextlib.ExitStack) -> mysql.TemporaryAccounts | StepResult:
+    """The tour's accounts, made before the app starts and dropped when the run ends; else step 4's result."""
+    admin = mysql.admin_settings_from_env()
+    if reason := '--skip-mysql given' if run.args.skip_mysql else mysql.unreachable_reason(admin):
+        return StepResult('MySQL', 'SKIPPED', reason)
+    try:
+        return stack.enter_context(tour_accounts(run, admin))
     except (pymysql.MySQLError, OSError) as error:
-        run.notes.append(
-            f'could not remove the tour\'s {names} on {admin.address} ({error}); remove them with: {removal}'
-        )
-        return
-    run.notes.append(f'MySQL: the tour\'s {names} were removed from {admin.address}')
+        fix = 'Set MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD to an account that may create users, or pass --skip-mysql'
+        failure = f'creating the tour\'s accounts on {admin.address} as {admin.user} failed: {error}'
+        return StepResult('MySQL', 'FAILED', f'{failure}. {fix}')
 
 
-def entry_spans(traces: list) -> Counter:
-    """Count per (service, resource) the spans that enter a service: roots, and first spans of another service."""
-    counts: Counter = Counter()
-    for trace in traces:
-        service_of = {span['span_id']: span.get('service') for span in trace}
-        for span in trace:
-            if service_of.get(span.get('parent_id')) != span.get('service'):
-                counts[(span.get('service'), span.get('resource'))] += 1
-    return counts
-
-
-def traces_of(agent, token: str, expected: int) -> list:
+def traced_entries(agent, token: str, expected: int) -> tuple[list, list[tuple[str, str, int]]]:
+    """The session's traces, and per (service, resource) how many spans entered a service there."""
     try:
-        return agent.wait_for_traces(expected, token=token, timeout=30)
-    except HarnessError as error:
+        traces = agent.wait_for_traces(expected, token=token, timeout=30)
+    except harness.HarnessError as error:
         raise StepFailed(f'{error}; the tracer log is in {LOG_DIR / "flask-demo.log"}') from None
+    counts = harness.spans_by_service_and_resource(harness.entry_spans(trace) for trace in traces)
+    return traces, [(service, resource, count) for (service, resource), count in sorted(counts.items())]
 
 
-def apm_step(run: Run, step: int, agent, app) -> StepResult:
-    name = 'APM'
-    say = functools.partial(progress, run, step, name)
+def apm_step(run: Run, say, agent, app) -> StepResult:
     say(f'APM test agent on {agent.url}, flask_demo on {app.url} (ddtrace-run gunicorn)')
-    routes = [route for route in ROUTES if route != DATABASE_ROUTE]
-    rounds = 1 if run.args.quick else 5
+    routes, rounds = [route for route in harness.ROUTES if route != DATABASE_ROUTE], 1 if run.args.quick else 5
     agent.start_session('apm')
     say(f'GET {", ".join(routes)} x {rounds}')
     unexpected = {}
-    for _ in range(rounds):
-        for route, status in send_traffic(app, routes).items():
-            if status != ROUTES[route]:
-                unexpected.setdefault(route, f'{route} answered {status}, expected {ROUTES[route]}')
-    traces = traces_of(agent, 'apm', len(routes) * rounds)
-    lines = [f'{service}  {resource}  x {count}' for (service, resource), count in sorted(entry_spans(traces).items())]
-    for line in lines:
-        say(line)
+    for route, status in [answer for _ in range(rounds) for answer in harness.send_traffic(app, routes).items()]:
+        if status != harness.ROUTES[route]:
+            unexpected.setdefault(route, f'{route} answered {status}, expected {harness.ROUTES[route]}')
+    traces, entries = traced_entries(agent, 'apm', len(routes) * rounds)
+    lines = [f'{service}  {resource}  x {count}' for service, resource, count in entries]
+    say(*lines)
     if unexpected:
         raise StepFailed(f'{"; ".join(unexpected.values())}; see {LOG_DIR / "flask-demo.log"}')
-    span_total = sum(len(trace) for trace in traces)
-    return StepResult(
-        name, headline=f'{len(traces)} traces, {span_total} spans; per service and resource:', details=lines
-    )
+    headline = f'{len(traces)} traces, {sum(len(trace) for trace in traces)} spans; per service and resource:'
+    return StepResult('APM', headline=headline, details=lines)
 
 
-def mysql_step(run: Run, step: int, database: TourDatabase, agent, app) -> StepResult:
-    name = 'MySQL'
-    say = functools.partial(progress, run, step, name)
-    if database.skip_reason:
-        say(f'skipped: {database.skip_reason}')
-        return StepResult(name, 'SKIPPED', database.skip_reason)
-    if database.failure:
-        raise StepFailed(database.failure)
-    server, where = database.server, database.admin.address
+def mysql_step(run: Run, say, database: mysql.TemporaryAccounts | StepResult, agent, app) -> StepResult:
+    if isinstance(database, StepResult) and database.status == 'FAILED':
+        raise StepFailed(database.headline)
+    if isinstance(database, StepResult):
+        say(f'skipped: {database.headline}')
+        return database
+    where = f'{database.server.flavor} {database.server.version_string} at {database.agent.address}'
     ending = 'kept (--keep-mysql-users)' if run.args.keep_mysql_users else 'dropped when the run ends'
-    say(
-        f'{TOUR_AGENT_USER} (the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database '
-        f'{TOUR_DATABASE}) created on {server.flavor} {server.version_string} at {where}; {ending}',
-    )
-    with contextlib.closing(mysql.connect(database.admin)) as witness:
-        agent_account = database.admin.as_user(TOUR_AGENT_USER, database.agent_password)
-        checks = mysql.verify(agent_account, witness_thread_id=witness.thread_id())
-    lines = [f'{"PASS" if check.passed else "FAIL"} {check.name}: {check.detail}' for check in checks]
+    created = f'(the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database {TOUR_DATABASE}) created'
+    say(f'{TOUR_AGENT_USER} {created} on {where}; {ending}')
+    checks = mysql.verify_with_witness(database.agent, mysql.admin_settings_from_env())
     agent.start_session('db')
     status = app.get(DATABASE_ROUTE).status
-    counts = entry_spans(traces_of(agent, 'db', 1))
-    lines.append(
-        f'GET {DATABASE_ROUTE} as {TOUR_APP_USER} -> {status}; traced: '
-        + ', '.join(f'{service} {resource} x {count}' for (service, resource), count in sorted(counts.items()))
+    traced = ', '.join(
+        f'{service} {resource} x {count}' for service, resource, count in traced_entries(agent, 'db', 1)[1]
     )
-    for line in lines:
-        say(line)
-    failed = [check.name for check in checks if not check.passed]
-    if failed:
+    lines = [*map(str, checks), f'GET {DATABASE_ROUTE} as {TOUR_APP_USER} -> {status}; traced: {traced}']
+    say(*lines)
+    if failed := [check.name for check in checks if not check.passed]:
         raise StepFailed(f'privilege checks failed: {", ".join(failed)}; see mysql_datadog_user/README.md')
     if status != 200:
         raise StepFailed(f'{DATABASE_ROUTE} answered {status}; see {LOG_DIR / "flask-demo.log"}')
-    passed = f'{len(checks)}/{len(checks)} privilege checks passed'
-    return StepResult(name, headline=f'{server.flavor} {server.version_string} at {where}: {passed}', details=lines)
+    return StepResult('MySQL', headline=f'{where}: {len(checks)}/{len(checks)} privilege checks passed', details=lines)
 
 
 def apm_and_mysql_steps(run: Run, stack: contextlib.ExitStack) -> None:
     database = prepare_database(run, stack)
+    mysql_env = database.app_environment() if isinstance(database, mysql.TemporaryAccounts) else {}
     try:
-        agent = stack.enter_context(apm_test_agent(log_path=LOG_DIR / 'apm-test-agent.log'))
-        app_env = {'DD_ENV': 'local', **database.app_env}
-        app = stack.enter_context(traced_app(agent.url, env=app_env, log_path=LOG_DIR / 'flask-demo.log'))
+        agent = stack.enter_context(harness.apm_test_agent(log_path=LOG_DIR / 'apm-test-agent.log'))
+        app_env = {'DD_ENV': 'local', **mysql_env}
+        app = stack.enter_context(harness.traced_app(agent.url, env=app_env, log_path=LOG_DIR / 'flask-demo.log'))
     except (OSError, RuntimeError) as error:
         message = f'could not start the test agent or the app: {error}. Logs in {LOG_DIR.relative_to(REPO_ROOT)}/'
         progress(run, 3, 'APM', f'FAILED: {message}')
+        skipped = isinstance(database, StepResult) and database.status == 'SKIPPED'
         run.results.append(StepResult('APM', 'FAILED', message))
-        run.results.append(StepResult('MySQL', 'SKIPPED' if database.skip_reason else 'FAILED', 'needs the app'))
+        run.results.append(StepResult('MySQL', 'SKIPPED' if skipped else 'FAILED', 'needs the app'))
         return
     run_step(run, 3, 'APM', apm_step, agent, app)
     run_step(run, 4, 'MySQL', mysql_step, database, agent, app)
 
 
-# --- step 5: the Datadog assets ------------------------------------------------------------------
-
-
-def assets_step(run: Run, step: int) -> StepResult:
-    name, args = 'Datadog assets', run.args
-    say = functools.partial(progress, run, step, name)
-    if run.plan_exit != 0:
+def assets_step(run: Run, say) -> StepResult:
+    args, plan = run.args, (run.plan.stdout + run.plan.stderr).strip()
+    if run.plan.returncode != 0:
         raise StepFailed(
-            f'validation failed (exit {run.plan_exit}):\n{run.plan}\nFix the assets under my_metric/assets/'
+            f'validation failed (exit {run.plan.returncode}):\n{plan}\nFix the assets in my_metric/assets/'
         )
     plan_file = WORK_DIR / 'provisioning-plan.txt'
-    plan_file.write_text(run.plan)
-    lines = [line for line in run.plan.splitlines() if line.startswith(('OK:', 'Plan', '=='))]
-    for line in lines:
-        say(line)
-    say(f'full plan with payloads in {plan_file.relative_to(REPO_ROOT)}')
+    plan_file.write_text(plan)
+    lines = [line for line in plan.splitlines() if line.startswith(('OK:', 'Plan', '=='))]
+    say(*lines, f'full plan with payloads in {plan_file.relative_to(REPO_ROOT)}')
     lines += draw_pictures(run, say)
     if not args.apply:
-        return StepResult(name, headline='validated; plan printed (dry run, nothing sent)', details=lines)
+        return StepResult('Datadog assets', headline='validated; plan printed (dry run, nothing sent)', details=lines)
     say(f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
     applied = provision(*provisioning_options(args), keys=run.keys)
     output = (applied.stdout + applied.stderr).strip().splitlines()
-    for line in output:
-        say(line)
+    say(*output)
     if applied.returncode != 0:
         raise StepFailed(
             f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
         )
-    return StepResult(name, headline='validated and applied', details=lines + output[-3:])
+    return StepResult('Datadog assets', headline='validated and applied', details=lines + output[-3:])
 
 
 def draw_pictures(run: Run, say) -> list[str]:
     """The downtime week and one simulated day of the monitor, drawn by my-metric-provision side by side."""
     timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
     check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
-    pictures = {
-        'downtime week': ('downtime-calendar.png', ['calendar']),
-        'forecast day': ('forecast-day.png', ['forecast', *check_config]),
-    }
+    pictures = {'downtime week': ['calendar'], 'forecast day': ['forecast', *check_config]}
+    paths = dict(zip(pictures, (WORK_DIR / 'downtime-calendar.png', WORK_DIR / 'forecast-day.png'), strict=True))
     with contextlib.ExitStack() as drawing:
         processes = {}
-        for what, (picture, command) in pictures.items():
-            arguments = [*PROVISION, *timezone, *command, '--output', str(WORK_DIR / picture)]
-            processes[what] = drawing.enter_context(
-                subprocess.Popen(arguments, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-            )
+        for what, command in pictures.items():
+            processes[what] = drawing.enter_context(provisioning(*timezone, *command, '--output', str(paths[what])))
             drawing.callback(processes[what].kill)  # runs before the wait: an interruption does not wait for them
         outputs = {what: process.communicate()[0].strip() for what, process in processes.items()}
-    lines = []
-    for what, (picture, _) in pictures.items():
-        if processes[what].returncode != 0:
-            raise StepFailed(f'drawing the {what} failed (exit {processes[what].returncode}): {outputs[what]}')
-        lines.append(f'picture of the {what}: {(WORK_DIR / picture).relative_to(REPO_ROOT)}')
-        say(lines[-1])
+    for what, process in processes.items():
+        if process.returncode != 0:
+            raise StepFailed(f'drawing the {what} failed (exit {process.returncode}): {outputs[what]}')
+    say(*(lines := [f'picture of the {what}: {path.relative_to(REPO_ROOT)}' for what, path in paths.items()]))
     return lines
 
 
 def provisioning_options(args: argparse.Namespace, *, dry_run: bool = False) -> list[str]:
-    return [
-        *(['--timezone', args.timezone] if args.timezone is not None else []),
-        'apply',
-        *(['--dry-run'] if dry_run else []),
-        *(['--notify', args.notify] if args.notify is not None else []),
-        *(['--api-url', args.api_url] if args.api_url else []),
-    ]
-
-
-# --- options, signals, summary -------------------------------------------------------------------
+    options = [*(['--timezone', args.timezone] if args.timezone is not None else []), 'apply']
+    options += [*(['--dry-run'] if dry_run else []), *(['--notify', args.notify] if args.notify is not None else [])]
+    return options + (['--api-url', args.api_url] if args.api_url else [])
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='scripts/run-local', description=__doc__.splitlines()[0])
     add = parser.add_argument
     add(
-        '--quick',
-        action='store_true',
-        help='1 s between check runs instead of min_collection_interval, one request per route',
+        '--quick', action='store_true', help='check runs 1 s apart (not min_collection_interval), one request per route'
     )
     add('--runs', type=int, default=3, help='how many times to run the check (default 3)')
     add('--check-config', type=Path, help='run the check with this conf.yaml instead of the shipped example')
@@ -422,55 +313,16 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f'--apply needs {" and ".join(KEY_VARIABLES)} in the environment; missing: {", ".join(missing)}')
     if args.apply and not args.notify:
         parser.error('--apply needs --notify @handle (who the monitor and downtimes notify)')
+    if args.check_config is not None:
+        args.check_config = args.check_config.resolve()  # against the directory the user ran the command from
     try:
-        if args.check_config is not None:
-            args.check_config = args.check_config.resolve()  # against the directory the user ran the command from
-        args.interval = configured_interval(
-            args.check_config or REPO_ROOT / 'my_metric/datadog_checks/my_metric/data/conf.yaml.example'
-        )
+        args.interval = standin.collection_interval(args.check_config or EXAMPLE_CONFIG)
         mysql.admin_settings_from_env()
+    except standin.CheckConfigError as error:
+        parser.error(f'--check-config {error}')
     except ValueError as error:
         parser.error(str(error))
     return args
-
-
-def configured_interval(config: Path) -> float:
-    """min_collection_interval of the first instance; ValueError naming the file and the fix for a bad file."""
-    example = 'init_config:\ninstances:\n  - min_collection_interval: 45'
-    try:
-        document = yaml.safe_load(config.read_text())
-    except (OSError, UnicodeDecodeError) as error:
-        reason = error.strerror if isinstance(error, OSError) else 'not UTF-8 text'
-        raise ValueError(f'--check-config {config}: cannot read it ({reason}); give a conf.yaml file') from None
-    except yaml.YAMLError as error:
-        raise ValueError(
-            f'--check-config {config}: not valid YAML ({" ".join(str(error).split())}); fix the syntax'
-        ) from None
-    instances = document.get('instances') if isinstance(document, dict) else None
-    if not (isinstance(instances, list) and instances and all(isinstance(i, dict) for i in instances)):
-        raise ValueError(
-            f'--check-config {config}: needs a mapping with `instances:`, a list of mappings, e.g.\n{example}'
-        )
-    interval = instances[0].get('min_collection_interval', 15)
-    if isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0:
-        raise ValueError(f'--check-config {config}: min_collection_interval must be a positive number of seconds')
-    return float(interval)
-
-
-def end_on_signals() -> None:
-    """INT, TERM and HUP, and the death of the parent (as a HUP), unwind the run like an exception."""
-
-    def stop(signum, frame):
-        for ending in ENDING_SIGNALS:  # a second signal must not cut the cleanup short
-            signal.signal(ending, signal.SIG_IGN)
-        raise Stopped(signal.Signals(signum).name)
-
-    for ending in ENDING_SIGNALS:
-        signal.signal(ending, stop)
-    parent = os.getppid()
-    die_with_parent(signal.SIGHUP)
-    if os.getppid() != parent:
-        os.kill(os.getpid(), signal.SIGHUP)
 
 
 def print_summary(run: Run, started: float) -> int:
@@ -483,16 +335,15 @@ def print_summary(run: Run, started: float) -> int:
         for line in result.details:
             print(f'{"":<{width}}             {line}')
     print('=' * 78)
-    for result in run.results:
-        if result.status == 'SKIPPED':
-            print(f'skipped: {result.name} - {result.headline}')
-    for note in run.notes:
-        print(note)
-    if failed:
-        print(f'RESULT: FAILED in {", ".join(failed)} (details above)')
-        return 1
-    print('RESULT: OK, every part that ran succeeded')
-    return 0
+    skips = [f'skipped: {result.name} - {result.headline}' for result in run.results if result.status == 'SKIPPED']
+    for line in skips + run.notes:
+        print(line)
+    print(
+        f'RESULT: FAILED in {", ".join(failed)} (details above)'
+        if failed
+        else 'RESULT: OK, every part that ran succeeded'
+    )
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -500,20 +351,16 @@ def main(argv: list[str] | None = None) -> int:
     run = Run(parse_arguments(argv), keys={name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ})
     started = time.monotonic()
     try:
-        end_on_signals()
+        harness.unwind_on_signals(Stopped)
         with contextlib.ExitStack() as stack:
             # ddtrace and the other children write temporary files: into the work folder, removed at the end.
-            temporary = WORK_DIR / 'tmp'
-            shutil.rmtree(temporary, ignore_errors=True)
-            temporary.mkdir(parents=True)
-            stack.callback(shutil.rmtree, temporary, ignore_errors=True)
-            os.environ['TMPDIR'] = str(temporary)
-            planned = provision(*provisioning_options(run.args, dry_run=True))
-            run.plan, run.plan_exit = (planned.stdout + planned.stderr).strip(), planned.returncode
-            if planned.returncode == 2:
-                print(f'scripts/run-local: error: my-metric-provision refused the options: {run.plan}', file=sys.stderr)
-                return 2
             LOG_DIR.mkdir(parents=True, exist_ok=True)
+            os.environ['TMPDIR'] = stack.enter_context(tempfile.TemporaryDirectory(prefix='tmp-', dir=WORK_DIR))
+            run.plan = provision(*provisioning_options(run.args, dry_run=True))
+            if run.plan.returncode == 2:
+                refusal = (run.plan.stdout + run.plan.stderr).strip()
+                print(f'scripts/run-local: error: my-metric-provision refused the options: {refusal}', file=sys.stderr)
+                return 2
             python, venv = f'Python {sys.version.split()[0]}', Path(sys.prefix).name
             progress(run, 1, 'setup', f'{python} in {venv}/, working files in {WORK_DIR.name}/')
             run.results.append(StepResult('setup', headline=f'{python}, {venv}/ and {WORK_DIR.name}/ ready'))

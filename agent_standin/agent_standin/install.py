@@ -18,6 +18,8 @@ from typing import NamedTuple
 from uv import find_uv_bin
 
 BASE_PACKAGE = 'datadog-checks-base'
+# Written into a virtualenv once create_agent_python has finished it.
+COMPLETE_MARKER = '.agent-standin-complete'
 
 
 class WheelMetadata(NamedTuple):
@@ -63,18 +65,28 @@ def wheel_metadata(wheel) -> WheelMetadata:
     )
 
 
-def create_agent_python(venv_dir, python=sys.executable, base_version=None) -> Path:
+def create_agent_python(venv_dir, python=sys.executable, base_version=None, reuse=False) -> Path:
     """Create a virtualenv holding only `datadog-checks-base[deps]` (and pip); return its interpreter.
 
     base_version pins the base package to the version an Agent release ships (e.g. '36.16.0' for
-    Agent 7.58); without it the newest installable version is taken.
+    Agent 7.58); without it the newest installable version is taken. With reuse, a virtualenv this
+    function completed earlier in venv_dir is returned as it is (one left half-made is made again).
     """
     venv_dir = Path(venv_dir)
+    agent_python, complete = venv_dir / 'bin' / 'python', venv_dir / COMPLETE_MARKER
+    if reuse and complete.exists():
+        return agent_python
+    shutil.rmtree(venv_dir, ignore_errors=True)
     requirement = f'{BASE_PACKAGE}[deps]' + (f'=={base_version}' if base_version else '')
     _uv('venv', '--quiet', '--seed', '--python', python, venv_dir)
-    agent_python = venv_dir / 'bin' / 'python'
     _uv('pip', 'install', '--quiet', '--python', agent_python, requirement)
+    complete.touch()
     return agent_python
+
+
+def agent_python_is_complete(venv_dir) -> bool:
+    """True when create_agent_python completed a virtualenv in venv_dir (so reuse=True takes it as it is)."""
+    return (Path(venv_dir) / COMPLETE_MARKER).exists()
 
 
 def installed_version(agent_python, distribution) -> str:

@@ -6,6 +6,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from agent_standin.config import error_messages
+
 LOADER = Path(__file__).with_name('loader.py')
 
 
@@ -57,3 +59,10 @@ def run_agent_check(agent_python, config_path, runs=1, interval=None, check_name
                 f'{check_name}: {stderr.read().strip() or f"the loader exited with {process.returncode}"}'
             )
     return documents
+
+
+def describe_run(document) -> str:
+    """One line for a run's document: each series as `metric=value tags=[...]`, then the errors, if any."""
+    series = ', '.join(f'{point["metric"]}={point["value"]:g} tags={point["tags"]}' for point in document['series'])
+    errors = f' ERRORS: {error_messages(document["errors"])}' if document['errors'] else ''
+    return f'{series or "no series submitted"}{errors}'

@@ -3,7 +3,15 @@ import sys
 import zipfile
 
 import pytest
-from agent_standin import build_wheel, install_integration, installed_version, run_agent_check, wheel_metadata
+from agent_standin import (
+    agent_python_is_complete,
+    build_wheel,
+    create_agent_python,
+    install_integration,
+    installed_version,
+    run_agent_check,
+    wheel_metadata,
+)
 from conftest import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
 
 pytestmark = pytest.mark.filterwarnings('error')
@@ -84,3 +92,24 @@ def test_reinstalling_a_rebuilt_wheel_of_the_same_version_replaces_the_code(agen
         assert {series['metric']: series['value'] for series in document['series']}[METRIC_NAME] == 42
     finally:
         install_integration(agent_python, wheel, tmp_path / 'conf.d')
+
+
+def test_reuse_takes_a_completed_stand_in_as_it_is(agent_python):
+    venv_dir = agent_python.parent.parent
+    witness = venv_dir / 'left-by-an-earlier-run'
+    witness.write_text('')
+
+    assert agent_python_is_complete(venv_dir)
+    assert create_agent_python(venv_dir, sys.executable, AGENT_BASE_VERSION, reuse=True) == agent_python
+    assert witness.exists()
+
+
+def test_reuse_makes_a_half_made_stand_in_again(tmp_path):
+    venv_dir = tmp_path / 'embedded'
+    (venv_dir / 'bin').mkdir(parents=True)
+    (venv_dir / 'bin' / 'python').write_text('left by an interrupted run')
+
+    agent_python = create_agent_python(venv_dir, sys.executable, AGENT_BASE_VERSION, reuse=True)
+
+    assert agent_python_is_complete(venv_dir)
+    assert installed_version(agent_python, 'datadog-checks-base') == AGENT_BASE_VERSION

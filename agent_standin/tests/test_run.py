@@ -1,6 +1,6 @@
 import pytest
 import yaml
-from agent_standin import LoaderError, run_agent_check
+from agent_standin import LoaderError, describe_run, run_agent_check
 from conftest import CHECK_NAME, METRIC_NAME
 
 
@@ -113,3 +113,16 @@ def test_loader_errors_name_the_problem(agent_python, check_conf_dir, tmp_path, 
 
     assert message in str(error.value)
     assert 'Traceback' not in str(error.value)
+
+
+def test_describe_run_shows_each_series_or_the_errors(agent_python, check_conf_dir, tmp_path):
+    good = write_config(tmp_path / 'good' / f'{CHECK_NAME}.d', {'value': 4, 'tags': ['b:2', 'a:1']})
+    bad = write_config(tmp_path / 'bad' / f'{CHECK_NAME}.d', {'fail': True})
+
+    [submitted] = run_agent_check(agent_python, good, interval=0)
+    [failed] = run_agent_check(agent_python, bad, interval=0)
+
+    assert f"{METRIC_NAME}=4 tags=['a:1', 'b:2']" in describe_run(submitted)
+    assert 'ERRORS' not in describe_run(submitted)
+    assert describe_run(failed).startswith('no series submitted ERRORS: ')
+    assert describe_run(failed).endswith('`fail` is set')

@@ -9,12 +9,14 @@ from .harness import (
     SnapshotMismatch,
     apm_test_agent,
     die_with_parent,
+    entry_spans,
     free_port,
     http_get,
     root_span,
     send_traffic,
     spans_by_service_and_resource,
     traced_app,
+    unwind_on_signals,
 )
 
 __all__ = [
@@ -28,10 +30,12 @@ __all__ = [
     "SnapshotMismatch",
     "apm_test_agent",
     "die_with_parent",
+    "entry_spans",
     "free_port",
     "http_get",
     "root_span",
     "send_traffic",
     "spans_by_service_and_resource",
     "traced_app",
+    "unwind_on_signals",
 ]

@@ -165,6 +165,28 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
 
 
+def unwind_on_signals(
+    exception: type[BaseException],
+    signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
+    parent_death: int = signal.SIGHUP,
+) -> None:
+    """Make each of ``signals`` raise ``exception(signal name)`` in the main thread, so ``with`` blocks
+    and ``finally`` clauses stop what was started; further signals are then ignored, so they cannot
+    cut that cleanup short. The death of the parent arrives as ``parent_death`` (Linux), like a closed terminal."""
+
+    def stop(signum, frame):
+        for ending in signals:
+            signal.signal(ending, signal.SIG_IGN)
+        raise exception(signal.Signals(signum).name)
+
+    for ending in signals:
+        signal.signal(ending, stop)
+    parent = os.getppid()
+    die_with_parent(parent_death)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), parent_death)
+
+
 @contextlib.contextmanager
 def _child_process(command: Sequence[str], *, env: Mapping[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -426,6 +448,12 @@ def send_traffic(app: RunningApp, routes: Iterable[str] = ROUTES) -> dict[str, i
 def spans_by_service_and_resource(traces: Iterable[Sequence[Mapping]]) -> Counter:
     """Count spans per (service, resource) across ``traces``."""
     return Counter((span.get("service"), span.get("resource")) for trace in traces for span in trace)
+
+
+def entry_spans(trace: Sequence[Mapping]) -> list[Mapping]:
+    """The spans of ``trace`` that enter a service: the root, and each span whose parent is of another service."""
+    service_of = {span["span_id"]: span.get("service") for span in trace}
+    return [span for span in trace if service_of.get(span.get("parent_id")) != span.get("service")]
 
 
 def root_span(trace: Sequence[Mapping]) -> Mapping:

@@ -13,6 +13,7 @@ from flask_demo_harness import (
     ROUTES,
     HarnessError,
     apm_test_agent,
+    entry_spans,
     root_span,
     send_traffic,
     spans_by_service_and_resource,
@@ -97,3 +98,46 @@ def test_root_span_refuses_a_trace_with_two_roots():
 
     with pytest.raises(HarnessError, match="2 root spans"):
         root_span(trace)
+
+
+def test_entry_spans_are_the_root_and_the_first_span_of_each_other_service():
+    trace = [
+        {"span_id": 1, "parent_id": 0, "service": "flask_demo", "resource": "GET /api/db"},
+        {"span_id": 2, "parent_id": 1, "service": "flask_demo", "resource": "db"},
+        {"span_id": 3, "parent_id": 2, "service": "pymysql", "resource": "SELECT VERSION()"},
+        {"span_id": 4, "parent_id": 3, "service": "pymysql", "resource": "fetch"},
+    ]
+
+    assert [span["span_id"] for span in entry_spans(trace)] == [1, 3]
+    assert spans_by_service_and_resource([entry_spans(trace)]) == {
+        ("flask_demo", "GET /api/db"): 1,
+        ("pymysql", "SELECT VERSION()"): 1,
+    }
+
+
+UNWINDING = """
+import signal, time
+from flask_demo_harness import unwind_on_signals
+class Stopped(BaseException):
+    pass
+unwind_on_signals(Stopped)
+try:
+    print("ready", flush=True)
+    time.sleep(60)
+except Stopped as stopped:
+    signal.raise_signal(signal.SIGTERM)  # a second signal is ignored while cleaning up
+    print("cleaned up after", stopped, flush=True)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_unwind_on_signals_raises_the_exception_once(signum):
+    process = subprocess.Popen([sys.executable, "-c", UNWINDING], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signum)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert output == f"cleaned up after {signum.name}\n"
+    assert process.returncode == 0
