@@ -1,20 +1,19 @@
 import os
 import re
+import secrets
+from contextlib import closing
 from pathlib import Path
 
-import pymysql
 import pytest
+from mysql_datadog_user import admin_settings_from_env, connect, drop_user, ensure_app_user, unreachable_reason
 
-from flask_demo.harness import apm_test_agent, traced_app
+from flask_demo.harness import SNAPSHOT_REGEX_PLACEHOLDERS, apm_test_agent, traced_app
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
 APP_ENV = "test"
-MYSQL_SETTINGS = {
-    "MYSQL_HOST": "127.0.0.1",
-    "MYSQL_PORT": "3306",
-    "MYSQL_USER": "root",
-    "MYSQL_PASSWORD": "",
-}
+# The app's own MySQL account and database (never the Agent's `datadog` user), one per run.
+APP_ACCOUNT_PATTERN = r"dd_test_app_[0-9a-f]{8}"
+REGEX_PLACEHOLDERS = {**SNAPSHOT_REGEX_PLACEHOLDERS, "app_account": APP_ACCOUNT_PATTERN}
 
 
 def snapshots_may_be_written() -> bool:
@@ -22,24 +21,35 @@ def snapshots_may_be_written() -> bool:
     return os.environ.get("FLASK_DEMO_UPDATE_SNAPSHOTS") == "1"
 
 
-def mysql_unreachable_reason() -> str | None:
+@pytest.fixture(scope="session")
+def mysql_app_env():
+    """(MYSQL_* environment for the app, why MySQL is unusable or None).
+
+    The server is MYSQL_HOST/MYSQL_PORT with the admin account MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD
+    (the mysql-datadog-user defaults: 127.0.0.1:3306, root). The app gets an account and database of
+    its own, named ``dd_test_app_<hex>``, dropped after the run.
+    """
+    admin = admin_settings_from_env()
+    env = {"MYSQL_HOST": admin.host, "MYSQL_PORT": str(admin.port)}
+    reason = unreachable_reason(admin)
+    if reason:
+        yield env, reason
+        return
+    account = f"dd_test_app_{secrets.token_hex(4)}"
+    assert re.fullmatch(APP_ACCOUNT_PATTERN, account)
+    password = secrets.token_urlsafe(24)
     try:
-        pymysql.connect(
-            host=MYSQL_SETTINGS["MYSQL_HOST"],
-            port=int(MYSQL_SETTINGS["MYSQL_PORT"]),
-            user=MYSQL_SETTINGS["MYSQL_USER"],
-            password=MYSQL_SETTINGS["MYSQL_PASSWORD"],
-            connect_timeout=2,
-        ).close()
-    except (pymysql.MySQLError, OSError) as exc:
-        where = f"{MYSQL_SETTINGS['MYSQL_HOST']}:{MYSQL_SETTINGS['MYSQL_PORT']}"
-        return f"no MySQL/MariaDB server reachable at {where} as {MYSQL_SETTINGS['MYSQL_USER']}: {exc}"
-    return None
+        ensure_app_user(admin, account, password, account)
+        yield {**env, "MYSQL_USER": account, "MYSQL_PASSWORD": password, "MYSQL_DATABASE": account}, None
+    finally:
+        drop_user(admin, account)
+        with closing(connect(admin)) as conn, conn.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE IF EXISTS `{account}`")
 
 
 @pytest.fixture(scope="session")
-def requires_mysql():
-    reason = mysql_unreachable_reason()
+def requires_mysql(mysql_app_env):
+    _, reason = mysql_app_env
     if reason:
         pytest.skip(reason)
 
@@ -48,15 +58,19 @@ def requires_mysql():
 def agent(tmp_path_factory):
     log = tmp_path_factory.mktemp("logs") / "apm-test-agent.log"
     with apm_test_agent(
-        snapshot_dir=SNAPSHOT_DIR, snapshot_ci_mode=not snapshots_may_be_written(), log_path=log
+        snapshot_dir=SNAPSHOT_DIR,
+        snapshot_ci_mode=not snapshots_may_be_written(),
+        regex_placeholders=REGEX_PLACEHOLDERS,
+        log_path=log,
     ) as running:
         yield running
 
 
 @pytest.fixture(scope="session")
-def app(agent, tmp_path_factory):
+def app(agent, mysql_app_env, tmp_path_factory):
     log = tmp_path_factory.mktemp("logs") / "flask-demo.log"
-    with traced_app(agent.url, env={"DD_ENV": APP_ENV, **MYSQL_SETTINGS}, workers=1, log_path=log) as running:
+    mysql_env, _ = mysql_app_env
+    with traced_app(agent.url, env={"DD_ENV": APP_ENV, **mysql_env}, workers=1, log_path=log) as running:
         yield running
 
 

@@ -98,7 +98,8 @@ def test_exception_is_a_500_with_error_tags(app, agent, session_token):
 
 
 @pytest.mark.usefixtures("requires_mysql")
-def test_database_route_shows_two_services(app, agent, session_token):
+def test_database_route_shows_two_services(app, agent, session_token, mysql_app_env):
+    mysql_env, _ = mysql_app_env
     response = app.get("/api/db")
     assert response.status == 200, response.body
     payload = response.json()
@@ -123,7 +124,10 @@ def test_database_route_shows_two_services(app, agent, session_token):
         assert query["error"] == 0
         assert query["meta"]["span.kind"] == "client"
         assert query["meta"]["db.system"] == "mysql"
-        assert query["meta"]["out.host"] == "127.0.0.1"
+        assert query["meta"]["out.host"] == mysql_env["MYSQL_HOST"]
+        # The app's own account and database, not the Agent's monitoring user.
+        assert query["meta"]["db.user"] == mysql_env["MYSQL_USER"]
+        assert query["meta"]["db.name"] == mysql_env["MYSQL_DATABASE"]
         assert query["parent_id"] == handler["span_id"]
         assert root in ancestors(trace, query)
     agent.snapshot(session_token)

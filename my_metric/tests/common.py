@@ -19,13 +19,15 @@ INSTANCE_TAGS = ['team:challenge', 'source:tests']
 
 INSTANCE = {'tags': INSTANCE_TAGS}
 
-# deploy/: the files a user copies onto a host Agent, also mounted into the ddev e2e Agent.
+# deploy/: the files a user copies onto a host Agent, also used by the ddev e2e environment.
 DEPLOY_DIR = REPO_ROOT / 'deploy'
-DATADOG_USER_MODULE = DEPLOY_DIR / 'mysql' / 'datadog_user.py'
 AGENT_INSTALL_MODULE = REPO_ROOT / 'scripts' / 'agent_install.py'
 AGENT_DATADOG_YAML = DEPLOY_DIR / 'agent' / 'datadog.yaml'
 AGENT_MYSQL_CONF = DEPLOY_DIR / 'agent' / 'conf.d' / 'mysql.d' / 'conf.yaml'
 COMPOSE_FILE = HERE / 'docker' / 'docker-compose.yaml'
+# What the compose file's MySQL service mounts: the mysql-datadog-user package's init script and SQL.
+MYSQL_INITDB_DIR = REPO_ROOT / 'mysql_datadog_user' / 'initdb'
+MYSQL_SQL_DIR = REPO_ROOT / 'mysql_datadog_user' / 'mysql_datadog_user' / 'sql'
 
 MYSQL_E2E_PORT = 3306
 FLASK_DEMO_PORT = 5050
@@ -44,3 +46,15 @@ def load_repository_module(name: str, path: Path) -> ModuleType:
     sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def agent_env_vars(datadog_yaml: dict, mysql_password: str) -> dict[str, str]:
+    """Agent environment equivalent to deploy/agent/datadog.yaml, plus the MySQL password."""
+    apm = datadog_yaml.get('apm_config', {})
+    return {
+        'DD_TAGS': ' '.join(datadog_yaml['tags']),
+        'DD_ENV': datadog_yaml['env'],
+        'DD_APM_ENABLED': str(apm.get('enabled', True)).lower(),
+        'DD_APM_NON_LOCAL_TRAFFIC': str(apm.get('apm_non_local_traffic', False)).lower(),
+        'DD_MYSQL_PASSWORD': mysql_password,
+    }
