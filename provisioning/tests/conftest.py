@@ -1,11 +1,10 @@
 import copy
 import secrets
-from pathlib import Path
 
 import pytest
-from my_metric_provisioning.assets import Assets
+from my_metric_provisioning.assets import Assets, default_integration_dir
 
-REPO_INTEGRATION = Path(__file__).resolve().parents[2] / "my_metric"
+REPO_INTEGRATION = default_integration_dir()
 
 
 @pytest.fixture(scope="session")
