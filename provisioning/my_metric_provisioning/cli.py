@@ -1,4 +1,4 @@
-"""`my-metric-provision validate | apply | destroy`."""
+"""`my-metric-provision validate | apply | destroy | snapshot | calendar | forecast`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,16 @@ from datetime import datetime
 from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import Assets, UsageError, resolve_integration_dir
 from my_metric_provisioning.downtimes import zone
-from my_metric_provisioning.provision import Provisioner, ProvisioningError, Settings, check_notify, dumps, plan
+from my_metric_provisioning.provision import (
+    Provisioner,
+    ProvisioningError,
+    Settings,
+    check_notify,
+    dumps,
+    plan,
+)
 from my_metric_provisioning.rules import validate_all
+from my_metric_provisioning.snapshot import check_minutes, dashboard_url, my_metric_graph, now_utc, take
 
 DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
@@ -34,7 +42,11 @@ def build_parser() -> argparse.ArgumentParser:
     validate = commands.add_parser("validate", help="check the dashboard, monitor, manifest and downtimes offline")
     validate.add_argument("--year", type=int, default=2026, help="year over which downtime coverage is proven")
 
-    for name, text in (("apply", "create or update everything in the org"), ("destroy", "remove what apply made")):
+    for name, text in (
+        ("apply", "create or update everything in the org"),
+        ("destroy", "remove what apply made"),
+        ("snapshot", "snapshot the my_metric graph over the last minutes and @-mention a handle with it"),
+    ):
         sub = commands.add_parser(name, help=text)
         sub.add_argument(
             "--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed"
@@ -47,6 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
+        if name == "snapshot":
+            sub.add_argument(
+                "--notify",
+                default=os.environ.get("MY_METRIC_NOTIFY"),
+                help="who gets the snapshot, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
+            )
+            sub.add_argument("--minutes", type=int, default=5, help="timeframe of the snapshot (default 5)")
+            sub.set_defaults(full_scan=False)
+        else:
+            sub.add_argument(
+                "--full-scan",
+                action="store_true",
+                help="also list every dashboard and downtime of the org to find marked ones the monitor lost track of",
+            )
         sub.add_argument("--max-retries", type=int, default=3, help="retries on 429 and 5xx (default 3)")
         sub.add_argument(
             "--retry-backoff",
@@ -185,7 +211,9 @@ def run(argv=None, out=sys.stdout) -> int:
                 file=out,
             )
             return 0
-        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+        if args.command == "snapshot":
+            return _snapshot(assets, settings, args, out)
+        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out), full_scan=args.full_scan)
         try:
             summary = provisioner.apply() if args.command == "apply" else provisioner.destroy()
         finally:
@@ -194,6 +222,11 @@ def run(argv=None, out=sys.stdout) -> int:
             print(f"{action:8} {kind} (id {object_id})", file=out)
         if not summary:
             print("nothing to do: no object carries the provisioning marker.", file=out)
+        if args.command == "apply" and provisioner.dashboard_id:
+            now = now_utc()
+            print(
+                f"dashboard (past 5 minutes): {dashboard_url(settings.site, provisioner.dashboard_id, now)}", file=out
+            )
         return 0
     except UsageError as exc:
         print(f"error: {exc}", file=out)
@@ -201,6 +234,31 @@ def run(argv=None, out=sys.stdout) -> int:
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)
         return 3
+
+
+def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
+    if not args.notify:
+        raise UsageError(
+            "--notify is required for snapshot: pass the handle to send it to, e.g. --notify @alice@example.com "
+            "(or set MY_METRIC_NOTIFY)."
+        )
+    notify, minutes = check_notify(args.notify), check_minutes(args.minutes)
+    graph = my_metric_graph(assets)
+    if args.dry_run:
+        print(
+            f"Plan (dry run, nothing sent): snapshot {graph.query!r} ({graph.title}) over the past {minutes} "
+            f"minutes, then an event @-mentioning {notify} with the snapshot's link.",
+            file=out,
+        )
+        return 0
+    provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+    try:
+        result = take(provisioner, notify, minutes)
+    finally:
+        provisioner.close()
+    print(f"snapshot: {result['snapshot_url']}", file=out)
+    print(f"notified {notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out)
+    return 0
 
 
 def main(argv=None) -> int:

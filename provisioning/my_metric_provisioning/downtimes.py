@@ -119,6 +119,30 @@ def expected_minutes(tz: ZoneInfo, origin: datetime, minutes: int, year: int) ->
     return expected
 
 
+def _differences(muted, expected, origin, tz, reading) -> list[CoverageProblem]:
+    problems = []
+    if muted == expected:
+        return problems
+    index, minutes = 0, len(expected)
+    while index < minutes:
+        if muted[index] == expected[index]:
+            index += 1
+            continue
+        run_start = index
+        while index < minutes and muted[index] != expected[index] and muted[index] == muted[run_start]:
+            index += 1
+        kind = "not muted" if expected[run_start] else "muted during working hours"
+        problems.append(
+            CoverageProblem(
+                kind,
+                (origin + timedelta(minutes=run_start)).astimezone(tz),
+                (origin + timedelta(minutes=index)).astimezone(tz),
+                reading,
+            )
+        )
+    return problems
+
+
 def coverage_problems(payloads: list[dict], tz_name: str, year: int) -> list[CoverageProblem]:
     """Compare, minute by minute over `year` in `tz_name`, what the downtimes mute with what they must mute."""
     tz = zone(tz_name)
@@ -129,25 +153,7 @@ def coverage_problems(payloads: list[dict], tz_name: str, year: int) -> list[Cov
     problems = []
     for reading in READINGS:
         muted = muted_minutes(recurrences, tz, origin, minutes, reading)
-        if muted == expected:
-            continue
-        index = 0
-        while index < minutes:
-            if muted[index] == expected[index]:
-                index += 1
-                continue
-            run_start = index
-            while index < minutes and muted[index] != expected[index] and muted[index] == muted[run_start]:
-                index += 1
-            kind = "not muted" if expected[run_start] else "muted during working hours"
-            problems.append(
-                CoverageProblem(
-                    kind,
-                    (origin + timedelta(minutes=run_start)).astimezone(tz),
-                    (origin + timedelta(minutes=index)).astimezone(tz),
-                    reading,
-                )
-            )
+        problems += _differences(muted, expected, origin, tz, reading)
     return problems
 
 
@@ -171,8 +177,80 @@ def start_time_problems(payloads: list[dict], tz_name: str, year: int) -> list[s
     return problems
 
 
-def rebase_start(start: str, now_local: datetime) -> str:
-    """Move a weekly anchor by whole weeks to the last one not after now: same occurrences from then on."""
-    anchor = datetime.fromisoformat(start)
-    weeks = (now_local - anchor) // timedelta(weeks=1)
-    return (anchor + timedelta(weeks=weeks)).isoformat(timespec="seconds")
+# A recurrence starting less than this after apply could be in the past when Datadog receives it: its
+# window is left to the catch-up downtime instead.
+LEAD = timedelta(minutes=1)
+
+
+def next_start(start: str, rrule: str, after: datetime) -> str:
+    """The first occurrence of the rule anchored at `start` at or after `after` (naive, local time)."""
+    first = rrulestr(rrule, dtstart=datetime.fromisoformat(start)).after(after, inc=True)
+    return first.isoformat(timespec="seconds")
+
+
+def is_working(moment: datetime) -> bool:
+    """Monday-Friday 09:00-19:00 in the moment's own timezone."""
+    return moment.weekday() in WORK_DAYS and WORK_START <= moment.time() < WORK_END
+
+
+def _local(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at).replace(tzinfo=tz)
+
+
+def window_around(moment: datetime) -> tuple[datetime, datetime]:
+    """The must-be-muted window (nights and weekends) holding an aware, non-working `moment`: [start, end)."""
+    tz = moment.tzinfo
+    day = moment.astimezone(tz).date()
+    end = next(
+        _local(d, WORK_START, tz)
+        for d in (day + timedelta(days=n) for n in range(8))
+        if d.weekday() in WORK_DAYS and _local(d, WORK_START, tz) > moment
+    )
+    start = next(
+        _local(d, WORK_END, tz)
+        for d in (day - timedelta(days=n) for n in range(8))
+        if d.weekday() in WORK_DAYS and _local(d, WORK_END, tz) <= moment
+    )
+    return start, end
+
+
+def catch_up_window(now: datetime, lead: timedelta = LEAD) -> tuple[datetime | None, datetime] | None:
+    """What the recurrences anchored at or after `now + lead` leave unmuted from `now` on, if anything.
+
+    Returns (start, end): start None means "from the moment the downtime is created" (`now` is inside a
+    window); a start in the future is the beginning of a window that opens within `lead`.
+    """
+    for probe in (now, now + lead):
+        if not is_working(probe):
+            start, end = window_around(probe)
+            return (None if start <= now else start), end
+    return None
+
+
+def coverage_from(
+    payloads: list[dict], tz_name: str, origin: datetime, days: int, one_time: list[tuple[datetime, datetime]]
+) -> list[CoverageProblem]:
+    """Compare, minute by minute from the aware `origin` for `days`, what the downtimes mute with what they must."""
+    tz = zone(tz_name)
+    origin = origin.astimezone(tz)
+    recurrences = [r for payload in payloads for r in recurrences_of(payload)]
+    minutes = days * 24 * 60
+    expected = bytearray(b"\x01") * minutes
+    day = origin.date() - timedelta(days=1)
+    while day <= origin.date() + timedelta(days=days + 1):
+        if day.weekday() in WORK_DAYS:
+            first = max(_minute(_local(day, WORK_START, tz), origin), 0)
+            last = min(_minute(_local(day, WORK_END, tz), origin), minutes)
+            if first < last:
+                expected[first:last] = bytes(last - first)
+        day += timedelta(days=1)
+    problems = []
+    for reading in READINGS:
+        muted = muted_minutes(recurrences, tz, origin, minutes, reading)
+        for start, end in one_time:  # minutes count local wall-clock time, like muted_minutes
+            first = max(_minute(start.astimezone(tz), origin), 0)
+            last = min(_minute(end.astimezone(tz), origin), minutes)
+            if first < last:
+                muted[first:last] = b"\x01" * (last - first)
+        problems += _differences(muted, expected, origin, tz, reading)
+    return problems

@@ -1,20 +1,31 @@
 """Create, update and remove the my_metric objects in a Datadog organisation.
 
-Identity, so that a second apply updates instead of creating:
-- dashboard: same title and MARKER in its description;
-- monitor: tag MANAGED_TAG and the asset's name;
-- downtimes: linked to that monitor's id, not canceled/ended, message holding `[MARKER:<name>]`.
+Identity, so that a second apply updates instead of creating, without listing the org:
+- monitor: found by the server-side filters `monitor_tags=MANAGED_TAG` and `name`;
+- the monitor carries, as tags, the ids of the dashboard and downtimes apply made (`Records`), and a
+  `pending` tag for an object whose creation was sent but whose id is not recorded yet;
+- dashboard: that recorded id, read back by id, with MARKER in its description;
+- downtimes: those recorded ids, read back by id, linked to the monitor, not canceled/ended, message
+  holding `[MARKER:<name>]`.
+Only a pending tag (a run stopped between a create and its record), a monitor made by an older version
+(no records tag) or `--full-scan` makes apply list the org's dashboards or downtimes.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from datadog_api_client import ApiClient, Configuration
-from datadog_api_client.exceptions import ApiException, ForbiddenException, UnauthorizedException
+from datadog_api_client.exceptions import (
+    ApiException,
+    ForbiddenException,
+    NotFoundException,
+    UnauthorizedException,
+)
 from datadog_api_client.rest import ClientRetry
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
@@ -32,10 +43,16 @@ from my_metric_provisioning.strict import to_model
 MARKER = "managed-by:my-metric-provision"
 MANAGED_TAG = "managed-by:my-metric-provision"
 INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
+RECORD_PREFIX = "my-metric-provision-"
+RECORDS_TAG = f"{RECORD_PREFIX}records:v1"
+DASHBOARD = "dashboard"
+CATCH_UP = "catch-up"
 PERMISSIONS = {
     "dashboard": "dashboards_read and dashboards_write",
     "monitor": "monitors_read and monitors_write",
     "downtime": "monitors_downtime",
+    "snapshot": "reading the my_metric metric (graph snapshots need the application key)",
+    "event": "posting events (the events intake needs only a valid DD_API_KEY)",
 }
 
 
@@ -53,6 +70,40 @@ class Settings:
     retry_backoff: float = 2.0
     api_key: str = field(default="", repr=False)
     app_key: str = field(default="", repr=False)
+
+
+def downtime_key(name: str) -> str:
+    return f"downtime-{name}"
+
+
+@dataclass
+class Records:
+    """What the managed monitor remembers in its tags: ids of the objects apply made, creations in flight."""
+
+    ids: dict[str, str] = field(default_factory=dict)
+    pending: set[str] = field(default_factory=set)
+    legacy: bool = False  # a monitor without RECORDS_TAG, made before records existed: find by scanning once
+    saved: list[str] | None = None  # the tag list the monitor holds now
+
+    def tags(self) -> list[str]:
+        # Until a legacy monitor has been scanned and its objects recorded, it must stay recognisable as legacy.
+        tags = [] if self.legacy else [RECORDS_TAG]
+        tags += [f"{RECORD_PREFIX}{key}:{object_id}" for key, object_id in sorted(self.ids.items())]
+        tags += [f"{RECORD_PREFIX}pending:{key}" for key in sorted(self.pending)]
+        return tags
+
+    @classmethod
+    def from_tags(cls, tags: list[str], legacy_allowed: bool = False) -> "Records":
+        records = cls(saved=sorted(tags), legacy=legacy_allowed and RECORDS_TAG not in tags)
+        for tag in tags:
+            if not tag.startswith(RECORD_PREFIX) or tag == RECORDS_TAG:
+                continue
+            key, _, value = tag[len(RECORD_PREFIX) :].partition(":")
+            if key == "pending":
+                records.pending.add(value)
+            elif value:
+                records.ids[key] = value
+        return records
 
 
 def check_notify(handle: str) -> str:
@@ -81,7 +132,12 @@ def downtime_marker(name: str) -> str:
     return f"[{MARKER}:{name}]"
 
 
+def current_time(timezone: str) -> datetime:
+    return datetime.now(dt.zone(timezone))
+
+
 def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, now: datetime | None = None) -> dict:
+    """The stored downtime for this org: each recurrence starts at its first occurrence at or after now + LEAD."""
     payload = copy.deepcopy(template)
     attributes = payload["data"]["attributes"]
     attributes["message"] = f"{attributes.get('message', '')} {settings.notify} {downtime_marker(name)}".strip()
@@ -89,17 +145,50 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     attributes["display_timezone"] = settings.timezone
     schedule = attributes["schedule"]
     schedule["timezone"] = settings.timezone
-    now_local = (now or datetime.now(dt.zone(settings.timezone))).replace(tzinfo=None)
+    tz = dt.zone(settings.timezone)
+    now = now or current_time(settings.timezone)
+    now = now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)  # naive: local time in the zone
+    earliest = (now + dt.LEAD).replace(tzinfo=None)
     for item in schedule["recurrences"]:
-        item["start"] = dt.rebase_start(item["start"], now_local)
+        item["start"] = dt.next_start(item["start"], item["rrule"], earliest)
     return payload
+
+
+def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now: datetime) -> dict | None:
+    """A one-time downtime for the night or weekend apply runs in, which the recurrences, all starting
+    after apply, no longer cover; None during working hours."""
+    tz = dt.zone(settings.timezone)
+    window = dt.catch_up_window(now.astimezone(tz))
+    if window is None:
+        return None
+    start, end = window
+    attributes = {
+        key: copy.deepcopy(value)
+        for key, value in (template or {"data": {"attributes": {"scope": "*"}}})["data"]["attributes"].items()
+        if key not in ("message", "schedule")
+    }
+    attributes["message"] = (
+        f"my_metric monitor muted for the rest of the night or weekend in which it was provisioned (until "
+        f"{end:%a %Y-%m-%d %H:%M} {settings.timezone}). {settings.notify} {downtime_marker(CATCH_UP)}"
+    )
+    attributes["monitor_identifier"] = {"monitor_id": monitor_id}
+    attributes["display_timezone"] = settings.timezone
+    attributes["schedule"] = {"end": end.isoformat(timespec="seconds")}
+    if start is not None:
+        attributes["schedule"]["start"] = start.isoformat(timespec="seconds")
+    return {"data": {"type": "downtime", "attributes": attributes}}
 
 
 def plan(assets: Assets, settings: Settings) -> list[tuple[str, dict]]:
     """Payloads apply would send, in order; downtimes point at the monitor apply finds or creates."""
     steps = [("dashboard", dashboard_payload(assets)), ("monitor", monitor_payload(assets, settings))]
+    now = current_time(settings.timezone)
+    monitor_id = "<id of the monitor above>"
     for name, template in assets.downtimes.items():
-        steps.append((f"downtime {name}", downtime_payload(name, template, "<id of the monitor above>", settings)))
+        steps.append((f"downtime {name}", downtime_payload(name, template, monitor_id, settings, now)))
+    catch_up = catch_up_payload(next(iter(assets.downtimes.values()), None), monitor_id, settings, now)
+    if catch_up is not None:
+        steps.append((f"downtime {CATCH_UP} (apply runs inside a muted window)", catch_up))
     return steps
 
 
@@ -145,10 +234,20 @@ def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> P
 
 
 class Provisioner:
-    def __init__(self, assets: Assets, settings: Settings, log=print):
+    def __init__(
+        self,
+        assets: Assets,
+        settings: Settings,
+        log=print,
+        full_scan: bool = False,
+        now: Callable[[], datetime] | None = None,
+    ):
         self.assets = assets
         self.settings = settings
         self.log = log
+        self.full_scan = full_scan
+        self.now = now or (lambda: current_time(settings.timezone))
+        self.dashboard_id: str | None = None
         self.client = ApiClient(configuration(settings))
         self.dashboards = DashboardsApi(self.client)
         self.monitors = MonitorsApi(self.client)
@@ -163,109 +262,255 @@ class Provisioner:
         except ApiException as exc:
             raise _explain(exc, kind, action, self.settings) from None
 
-    # finding existing objects
-    def find_dashboards(self) -> list[str]:
+    def _lookup(self, kind, function, object_id):
+        """GET one object by id; None when it no longer exists (404)."""
+
+        def get():
+            try:
+                return function(object_id)
+            except NotFoundException:
+                return None
+
+        return self._call(kind, "read", get)
+
+    # ------------------------------------------------------------ finding
+    def find_monitors(self) -> list:
+        """The managed monitors, by the server-side `monitor_tags` and `name` filters of GET /api/v1/monitor."""
+        name = self.assets.monitor["definition"]["name"]
+        found = self._call(
+            "monitor",
+            "list",
+            lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_TAG, name=name)),
+        )
+        managed = [m for m in found if m.get("name") == name and MANAGED_TAG in (m.get("tags") or [])]
+        return sorted(managed, key=lambda m: m.id)
+
+    def scan_dashboards(self) -> list[str]:
+        """Every dashboard of the org, matched by title and marker: only to recover a lost record."""
         title = self.assets.dashboard["title"]
         found = self._call(
             "dashboard", "list", lambda: list(self.dashboards.list_dashboards_with_pagination(filter_deleted=False))
         )
         return [d.id for d in found if d.get("title") == title and MARKER in (d.get("description") or "")]
 
-    def find_monitors(self) -> list[int]:
-        name = self.assets.monitor["definition"]["name"]
-        found = self._call(
-            "monitor", "list", lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_TAG))
-        )
-        return sorted(m.id for m in found if m.get("name") == name and MANAGED_TAG in (m.get("tags") or []))
-
-    def find_downtimes(self, monitor_id: int, name: str | None = None) -> dict[str, list[str]]:
+    def scan_downtimes(self, monitor_id: int | None) -> dict[str, list[str]]:
+        """Every downtime of the org, matched by marker (and monitor): only to recover a lost record."""
         found = self._call(
             "downtime", "list", lambda: list(self.downtimes.list_downtimes_with_pagination(current_only=False))
         )
         result: dict[str, list[str]] = {}
         for item in found:
-            attributes = item.attributes
-            identifier = attributes.get("monitor_identifier")
-            status = str(attributes.get("status") or "")
-            if identifier is None or identifier.get("monitor_id") != monitor_id or status in INACTIVE_DOWNTIME_STATES:
+            if not self._is_managed_downtime(item, monitor_id):
                 continue
-            for downtime_name in self.assets.downtimes:
-                if downtime_marker(downtime_name) in (attributes.get("message") or ""):
-                    result.setdefault(downtime_name, []).append(item.id)
+            for name in self._downtime_names():
+                if downtime_marker(name) in (item.attributes.get("message") or ""):
+                    result.setdefault(name, []).append(item.id)
         return result
 
-    # apply
+    def _downtime_names(self) -> list[str]:
+        return [*self.assets.downtimes, CATCH_UP]
+
+    @staticmethod
+    def _is_managed_downtime(item, monitor_id: int | None) -> bool:
+        attributes = item.attributes
+        identifier = attributes.get("monitor_identifier")
+        if identifier is None or (monitor_id is not None and identifier.get("monitor_id") != monitor_id):
+            return False
+        return str(attributes.get("status") or "") not in INACTIVE_DOWNTIME_STATES and MARKER in (
+            attributes.get("message") or ""
+        )
+
+    def _dashboard_id(self, records: Records) -> str | None:
+        """The managed dashboard: the id the monitor records (checked by GET), or a scan if a record may be lost."""
+        recorded = records.ids.get(DASHBOARD)
+        if recorded and DASHBOARD not in records.pending and not records.legacy:
+            found = self._lookup("dashboard", self.dashboards.get_dashboard, recorded)
+            if found is not None and MARKER in (found.get("description") or ""):
+                return recorded
+            return None
+        if DASHBOARD in records.pending or records.legacy:
+            ids = self.scan_dashboards()
+            self._warn_duplicates("dashboard", ids)
+            return ids[0] if ids else None
+        return None
+
+    def _downtime_ids(self, records: Records, monitor_id: int) -> dict[str, str]:
+        result = {}
+        scanned = None
+        for name in self._downtime_names():
+            key = downtime_key(name)
+            recorded = records.ids.get(key)
+            if recorded and key not in records.pending and not records.legacy:
+                found = self._lookup("downtime", self.downtimes.get_downtime, recorded)
+                if found is not None and self._is_managed_downtime(found.data, monitor_id):
+                    result[name] = recorded
+            elif key in records.pending or records.legacy:
+                if scanned is None:
+                    scanned = self.scan_downtimes(monitor_id)
+                ids = scanned.get(name, [])
+                self._warn_duplicates(f"downtime {name}", ids)
+                if ids:
+                    result[name] = ids[0]
+        return result
+
+    # ------------------------------------------------------------ records on the monitor
+    def _save_records(self, monitor_id: int, records: Records, base_tags: list[str]):
+        tags = sorted(set(base_tags) | set(records.tags()))
+        if tags != records.saved:
+            self._call(
+                "monitor",
+                "update",
+                self.monitors.update_monitor,
+                monitor_id,
+                to_model({"tags": tags}, MonitorUpdateRequest),
+            )
+            records.saved = tags
+
+    def _create_recorded(self, key, monitor_id, records, base_tags, create):
+        """Say on the monitor that `key` is being created, create it, record its id (saved with the next step)."""
+        records.pending.add(key)
+        self._save_records(monitor_id, records, base_tags)
+        object_id = create()
+        records.ids[key] = object_id
+        records.pending.discard(key)
+        return object_id
+
+    # ------------------------------------------------------------ apply
     def apply(self) -> dict:
         summary = {}
-        payload = dashboard_payload(self.assets)
-        existing = self.find_dashboards()
-        body = to_model(payload, Dashboard)
-        if existing:
-            self._call("dashboard", "update", self.dashboards.update_dashboard, existing[0], body)
-            summary["dashboard"] = ("updated", existing[0])
-        else:
-            created = self._call("dashboard", "create", self.dashboards.create_dashboard, body)
-            summary["dashboard"] = ("created", created.id)
-        self._warn_duplicates("dashboard", existing)
-
         payload = monitor_payload(self.assets, self.settings)
+        base_tags = payload["tags"]
         existing = self.find_monitors()
         if existing:
+            monitor = existing[0]
+            monitor_id = monitor.id
+            records = Records.from_tags(monitor.get("tags") or [], legacy_allowed=True)
+            if self.full_scan:
+                records.legacy = True
             update = {k: v for k, v in payload.items() if k in MonitorUpdateRequest.attribute_map.values()}
+            update["tags"] = sorted(set(base_tags) | set(records.tags()))
             self._call(
-                "monitor", "update", self.monitors.update_monitor, existing[0], to_model(update, MonitorUpdateRequest)
+                "monitor", "update", self.monitors.update_monitor, monitor_id, to_model(update, MonitorUpdateRequest)
             )
-            monitor_id = existing[0]
+            records.saved = update["tags"]
             summary["monitor"] = ("updated", monitor_id)
+            self._warn_duplicates("monitor", [m.id for m in existing])
         else:
+            records = Records()
+            if self.full_scan:
+                records.legacy = True
+            payload["tags"] = sorted(set(base_tags) | set(records.tags()))
             monitor_id = self._call("monitor", "create", self.monitors.create_monitor, to_model(payload, Monitor)).id
+            records.saved = payload["tags"]
             summary["monitor"] = ("created", monitor_id)
-        self._warn_duplicates("monitor", existing)
 
-        existing_downtimes = self.find_downtimes(monitor_id)
-        for name, template in self.assets.downtimes.items():
-            payload = downtime_payload(name, template, monitor_id, self.settings)
-            ids = existing_downtimes.get(name, [])
-            if ids:
-                update = {"data": {"type": "downtime", "id": ids[0], "attributes": payload["data"]["attributes"]}}
+        body = to_model(dashboard_payload(self.assets), Dashboard)
+        dashboard_id = self._dashboard_id(records)
+        if dashboard_id:
+            self._call("dashboard", "update", self.dashboards.update_dashboard, dashboard_id, body)
+            records.ids[DASHBOARD] = dashboard_id
+            records.pending.discard(DASHBOARD)
+            summary["dashboard"] = ("updated", dashboard_id)
+        else:
+            dashboard_id = self._create_recorded(
+                DASHBOARD,
+                monitor_id,
+                records,
+                base_tags,
+                lambda: self._call("dashboard", "create", self.dashboards.create_dashboard, body).id,
+            )
+            summary["dashboard"] = ("created", dashboard_id)
+        self.dashboard_id = dashboard_id
+
+        existing_downtimes = self._downtime_ids(records, monitor_id)
+        for name, payload in self._downtime_payloads(monitor_id):
+            key = downtime_key(name)
+            downtime_id = existing_downtimes.get(name)
+            if payload is None:  # a catch-up downtime no longer needed
+                if downtime_id:
+                    self._call("downtime", "cancel", self.downtimes.cancel_downtime, downtime_id)
+                    summary[f"downtime {name}"] = ("canceled", downtime_id)
+                records.ids.pop(key, None)
+                records.pending.discard(key)
+                continue
+            if downtime_id:
+                update = {"data": {"type": "downtime", "id": downtime_id, "attributes": payload["data"]["attributes"]}}
                 self._call(
                     "downtime",
                     "update",
                     self.downtimes.update_downtime,
-                    ids[0],
+                    downtime_id,
                     to_model(update, DowntimeUpdateRequest),
                 )
-                summary[f"downtime {name}"] = ("updated", ids[0])
+                records.ids[key] = downtime_id
+                records.pending.discard(key)
+                summary[f"downtime {name}"] = ("updated", downtime_id)
             else:
-                created = self._call(
-                    "downtime", "create", self.downtimes.create_downtime, to_model(payload, DowntimeCreateRequest)
+                request = to_model(payload, DowntimeCreateRequest)
+                downtime_id = self._create_recorded(
+                    key,
+                    monitor_id,
+                    records,
+                    base_tags,
+                    lambda request=request: self._call(
+                        "downtime", "create", self.downtimes.create_downtime, request
+                    ).data.id,
                 )
-                summary[f"downtime {name}"] = ("created", created.data.id)
-            self._warn_duplicates(f"downtime {name}", ids)
+                summary[f"downtime {name}"] = ("created", downtime_id)
+        records.legacy = False
+        self._save_records(monitor_id, records, base_tags)
         return summary
+
+    def _downtime_payloads(self, monitor_id):
+        """(name, payload) for each stored downtime; the catch-up downtime's payload is None when not needed."""
+        now = self.now()
+        for name, template in self.assets.downtimes.items():
+            yield name, downtime_payload(name, template, monitor_id, self.settings, now)
+        template = next(iter(self.assets.downtimes.values()), None)
+        yield CATCH_UP, catch_up_payload(template, monitor_id, self.settings, now)
 
     def _warn_duplicates(self, kind, ids):
         if len(ids) > 1:
             self.log(
-                f"warning: {len(ids)} {kind} objects carry the provisioning marker; updated {ids[0]}, "
-                f"left {', '.join(map(str, ids[1:]))} (remove them with destroy, then apply)."
+                f"warning: {len(ids)} {kind} objects carry the provisioning marker; kept {ids[0]}, "
+                f"left {', '.join(map(str, ids[1:]))} (remove them with destroy --full-scan, then apply)."
             )
 
-    # destroy
+    # ------------------------------------------------------------ destroy
     def destroy(self) -> dict:
+        """Cancel the recorded downtimes, delete the recorded dashboard, then the monitor that holds the records."""
         summary = {}
-        monitor_ids = self.find_monitors()
-        for monitor_id in monitor_ids:
-            for name, ids in self.find_downtimes(monitor_id).items():
+        monitors = self.find_monitors()
+        for monitor in monitors:
+            records = Records.from_tags(monitor.get("tags") or [], legacy_allowed=True)
+            if self.full_scan:
+                records.legacy = True
+            for name, downtime_id in self._downtime_ids(records, monitor.id).items():
+                self._call("downtime", "cancel", self.downtimes.cancel_downtime, downtime_id)
+                summary[f"downtime {name} {downtime_id}"] = ("canceled", downtime_id)
+            dashboard_id = self._dashboard_id(records)
+            if dashboard_id:
+                self._delete_dashboard(dashboard_id, summary)
+            self._call("monitor", "delete", self.monitors.delete_monitor, monitor.id)
+            summary[f"monitor {monitor.id}"] = ("deleted", monitor.id)
+        if not monitors and self.full_scan:
+            for name, ids in self.scan_downtimes(None).items():
                 for downtime_id in ids:
                     self._call("downtime", "cancel", self.downtimes.cancel_downtime, downtime_id)
                     summary[f"downtime {name} {downtime_id}"] = ("canceled", downtime_id)
-            self._call("monitor", "delete", self.monitors.delete_monitor, monitor_id)
-            summary[f"monitor {monitor_id}"] = ("deleted", monitor_id)
-        for dashboard_id in self.find_dashboards():
-            self._call("dashboard", "delete", self.dashboards.delete_dashboard, dashboard_id)
-            summary[f"dashboard {dashboard_id}"] = ("deleted", dashboard_id)
+            for dashboard_id in self.scan_dashboards():
+                self._delete_dashboard(dashboard_id, summary)
         return summary
+
+    def _delete_dashboard(self, dashboard_id, summary):
+        def delete():
+            try:
+                self.dashboards.delete_dashboard(dashboard_id)
+            except NotFoundException:
+                pass
+
+        self._call("dashboard", "delete", delete)
+        summary[f"dashboard {dashboard_id}"] = ("deleted", dashboard_id)
 
 
 def dumps(payload) -> str:

@@ -1,10 +1,11 @@
 import copy
 import secrets
 
+import fake_datadog
 import pytest
-from my_metric_provisioning.assets import Assets, default_integration_dir
-
-REPO_INTEGRATION = default_integration_dir()
+from common import REPO_INTEGRATION, WORKING_HOURS
+from my_metric_provisioning import provision
+from my_metric_provisioning.assets import Assets
 
 
 @pytest.fixture(scope="session")
@@ -25,3 +26,15 @@ def fake_keys(monkeypatch):
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DD_SITE", raising=False)
     return keys
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    """The moment apply runs at, seen the same way by apply and by the local API server; set `clock.now`."""
+
+    class Clock:
+        now = WORKING_HOURS
+
+    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(provision.dt.zone(tz_name)))
+    monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
+    return Clock

@@ -101,9 +101,13 @@ def test_start_in_a_clock_change_is_reported(real_assets):
     assert len(problems) == 2
 
 
-def test_rebase_keeps_the_weekday_and_time():
-    assert dt.rebase_start("2025-01-06T19:00:00", datetime(2026, 5, 20, 12, 0)) == "2026-05-18T19:00:00"
-    assert dt.rebase_start("2025-01-06T19:00:00", datetime(2026, 5, 18, 20, 0)) == "2026-05-18T19:00:00"
+def test_next_start_is_the_first_occurrence_at_or_after_the_moment():
+    weekdays = "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR"
+    assert dt.next_start("2025-01-06T19:00:00", weekdays, datetime(2026, 5, 20, 12, 0)) == "2026-05-20T19:00:00"
+    assert dt.next_start("2025-01-06T19:00:00", weekdays, datetime(2026, 5, 20, 19, 0)) == "2026-05-20T19:00:00"
+    assert dt.next_start("2025-01-06T19:00:00", weekdays, datetime(2026, 5, 20, 19, 0, 1)) == "2026-05-21T19:00:00"
+    assert dt.next_start("2025-01-06T19:00:00", weekdays, datetime(2026, 5, 22, 20, 0)) == "2026-05-25T19:00:00"
+    assert dt.next_start("2025-01-11T05:00:00", "FREQ=WEEKLY;BYDAY=SA", datetime(2026, 5, 20)) == "2026-05-23T05:00:00"
 
 
 def test_unknown_timezone_is_a_usage_error():

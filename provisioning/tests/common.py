@@ -1,0 +1,46 @@
+import io
+import re
+from datetime import datetime, timezone
+from pathlib import Path
+
+from my_metric_provisioning.assets import default_integration_dir
+from my_metric_provisioning.cli import run
+
+REPO_INTEGRATION = default_integration_dir()
+# A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
+# moves the clock (tests/test_downtime_starts.py). Apply and the local API server share this clock.
+WORKING_HOURS = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)
+# 23:30 in Paris: inside a weeknight, apply also makes the catch-up downtime.
+WEEKNIGHT = datetime(2026, 5, 20, 21, 30, tzinfo=timezone.utc)
+FAST = ["--retry-backoff", "0", "--max-retries", "2"]
+NOTIFY = "@ops-team@example.com"
+# A large org as issue 12 describes it: most downtimes ended long ago.
+LARGE_ORG = {"dashboards": 10_000, "monitors": 5_000, "downtimes": 50_000}
+
+
+def cli(*argv):
+    out = io.StringIO()
+    code = run(list(argv), out=out)
+    return code, out.getvalue()
+
+
+def apply(fake, *extra, timezone="Europe/Paris"):
+    return cli("--timezone", timezone, "apply", "--notify", NOTIFY, "--api-url", fake.url, *FAST, *extra)
+
+
+def destroy(fake, *extra):
+    return cli("destroy", "--api-url", fake.url, *FAST, *extra)
+
+
+def assert_no_key(text, keys):
+    for value in keys.values():
+        assert value not in text
+    assert not re.search(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{40}\b", text)
+
+
+def requests_of(fake, step):
+    """Run `step` and return the requests it made, by (method, route)."""
+    before = fake.routes.copy()
+    code, out = step()
+    assert code == 0, out
+    return fake.routes - before

@@ -1,0 +1,191 @@
+"""Issue 11 item 2: every recurrence starts at or after apply, the window apply runs in is covered by a
+one-time catch-up downtime, and from apply on the muted minutes are exactly nights and weekends."""
+
+import secrets
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from common import NOTIFY
+from datadog_api_client import ApiClient, Configuration
+from datadog_api_client.exceptions import ApiException
+from datadog_api_client.v2.api.downtimes_api import DowntimesApi
+from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
+from fake_datadog import PAST_START, FakeDatadog
+from my_metric_provisioning import downtimes as dt
+from my_metric_provisioning.provision import (
+    CATCH_UP,
+    Provisioner,
+    Settings,
+    catch_up_payload,
+    downtime_marker,
+    downtime_payload,
+)
+from my_metric_provisioning.strict import to_model
+
+pytestmark = pytest.mark.usefixtures("fake_keys")
+
+# (zone, local moment of apply, what it is); clock-change weekends of 2026: Paris 03-29 / 10-25,
+# New York 03-08 / 11-01, Sydney 04-05 (ends) / 10-04 (starts).
+MOMENTS = [
+    ("Europe/Paris", datetime(2026, 5, 20, 23, 30), "weekday night"),
+    ("Europe/Paris", datetime(2026, 5, 23, 14, 0), "Saturday"),
+    ("Europe/Paris", datetime(2026, 5, 20, 11, 0), "working hours"),
+    ("Europe/Paris", datetime(2026, 5, 22, 18, 59, 30), "30 s before the weekend opens"),
+    ("Europe/Paris", datetime(2026, 5, 25, 8, 59, 45), "15 s before Monday's work starts"),
+    ("Europe/Paris", datetime(2026, 3, 28, 22, 0), "weekend of the spring change"),
+    ("Europe/Paris", datetime(2026, 3, 29, 3, 30), "just after the spring change"),
+    ("Europe/Paris", datetime(2026, 10, 25, 2, 30), "in the repeated autumn hour"),
+    ("Europe/Paris", datetime(2026, 10, 23, 12, 0), "Friday before the autumn change"),
+    ("America/New_York", datetime(2026, 5, 20, 23, 30), "weekday night"),
+    ("America/New_York", datetime(2026, 5, 24, 9, 0), "Sunday morning"),
+    ("America/New_York", datetime(2026, 5, 20, 11, 0), "working hours"),
+    ("America/New_York", datetime(2026, 3, 8, 1, 30), "before the spring change"),
+    ("America/New_York", datetime(2026, 11, 1, 1, 30), "in the repeated autumn hour"),
+    ("America/New_York", datetime(2026, 10, 30, 20, 0), "Friday night before the autumn change"),
+    ("Australia/Sydney", datetime(2026, 4, 4, 23, 0), "night before the autumn change"),
+    ("Australia/Sydney", datetime(2026, 10, 3, 12, 0), "Saturday before the spring change"),
+    ("Australia/Sydney", datetime(2026, 10, 5, 10, 0), "Monday after the spring change"),
+]
+
+IN_WORKING_HOURS = {"working hours", "Friday before the autumn change", "Monday after the spring change"}
+
+
+def settings(zone):
+    return Settings(notify=NOTIFY, timezone=zone)
+
+
+def apply_moment(zone, local, fold=0):
+    return local.replace(tzinfo=dt.zone(zone), fold=fold)
+
+
+def payloads_at(assets, zone, now):
+    return [downtime_payload(name, t, 1, settings(zone), now) for name, t in assets.downtimes.items()]
+
+
+def one_time_of(payload, now):
+    if payload is None:
+        return []
+    schedule = payload["data"]["attributes"]["schedule"]
+    start = datetime.fromisoformat(schedule["start"]) if "start" in schedule else now
+    return [(start, datetime.fromisoformat(schedule["end"]))]
+
+
+@pytest.mark.parametrize("zone, local, what", MOMENTS, ids=[f"{z}-{w}" for z, _, w in MOMENTS])
+def test_from_apply_on_exactly_nights_and_weekends_are_muted(real_assets, zone, local, what):
+    now = apply_moment(zone, local, fold=1 if "repeated" in what else 0)
+    payloads = payloads_at(real_assets, zone, now)
+    for payload in payloads:
+        for item in payload["data"]["attributes"]["schedule"]["recurrences"]:
+            start = datetime.fromisoformat(item["start"]).replace(tzinfo=now.tzinfo)
+            assert start >= now + dt.LEAD and start - now <= timedelta(days=7)
+    catch_up = catch_up_payload(real_assets.downtimes["weekend"], 1, settings(zone), now)
+    assert (catch_up is None) == (what in IN_WORKING_HOURS)
+    assert dt.coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
+
+
+@pytest.mark.parametrize("zone, local", [("Europe/Paris", datetime(2026, 5, 20, 23, 30))])
+def test_without_the_catch_up_the_current_night_would_alert(real_assets, zone, local):
+    now = apply_moment(zone, local)
+    problems = [str(p) for p in dt.coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
+    assert problems[0].startswith("not muted: Wed 2026-05-20 23:30 to Thu 2026-05-21 05:00 Europe/Paris")
+
+
+def test_catch_up_ends_at_the_next_working_morning_across_a_clock_change():
+    tz = dt.zone("Europe/Paris")
+    start, end = dt.catch_up_window(datetime(2026, 3, 28, 22, 0, tzinfo=tz))
+    assert start is None and end == datetime(2026, 3, 30, 9, 0, tzinfo=tz)
+    elapsed = end.astimezone(timezone.utc) - datetime(2026, 3, 28, 22, 0, tzinfo=tz).astimezone(timezone.utc)
+    assert elapsed == timedelta(hours=34)  # the spring change takes an hour out of the weekend
+    start, end = dt.catch_up_window(datetime(2026, 5, 22, 18, 59, 30, tzinfo=tz))
+    assert start == datetime(2026, 5, 22, 19, 0, tzinfo=tz) and end == datetime(2026, 5, 25, 9, 0, tzinfo=tz)
+    assert dt.catch_up_window(datetime(2026, 5, 22, 18, 58, tzinfo=tz)) is None
+
+
+@pytest.fixture
+def fake():
+    with FakeDatadog() as server:
+        yield server
+
+
+def provisioner(assets, fake, zone, when):
+    config = Settings(
+        notify=NOTIFY,
+        timezone=zone,
+        api_url=fake.url,
+        max_retries=0,
+        api_key=secrets.token_hex(16),
+        app_key=secrets.token_hex(20),
+    )
+    return Provisioner(assets, config, log=lambda text: None, now=lambda: when)
+
+
+def managed_downtimes(fake):
+    return {
+        name: d
+        for d in fake.active_downtimes()
+        for name in ("weeknights", "weekend", CATCH_UP)
+        if downtime_marker(name) in d["attributes"]["message"]
+    }
+
+
+def test_apply_inside_a_night_creates_a_marked_catch_up_that_later_runs_find(assets, fake, clock):
+    night = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
+    clock.now = night
+    summary = provisioner(assets, fake, "Europe/Paris", night).apply()
+    assert summary[f"downtime {CATCH_UP}"][0] == "created"
+    catch_up = managed_downtimes(fake)[CATCH_UP]["attributes"]
+    assert catch_up["schedule"] == {"end": "2026-05-21T09:00:00+02:00"}
+    assert catch_up["monitor_identifier"] == {"monitor_id": next(iter(fake.monitors))}
+    assert NOTIFY in catch_up["message"]
+
+    later = night + timedelta(hours=2)  # same night: the catch-up is updated, not duplicated
+    clock.now = later
+    summary = provisioner(assets, fake, "Europe/Paris", later).apply()
+    assert summary[f"downtime {CATCH_UP}"][0] == "updated" and len(managed_downtimes(fake)) == 3
+    assert len(fake.recurring_downtimes()) == 2
+
+    morning = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))  # working hours: no longer needed
+    clock.now = morning
+    summary = provisioner(assets, fake, "Europe/Paris", morning).apply()
+    assert summary[f"downtime {CATCH_UP}"][0] == "canceled" and set(managed_downtimes(fake)) == {
+        "weeknights",
+        "weekend",
+    }
+
+    clock.now = night + timedelta(days=1)
+    provisioner(assets, fake, "Europe/Paris", clock.now).apply()
+    assert len(managed_downtimes(fake)) == 3
+    provisioner(assets, fake, "Europe/Paris", clock.now).destroy()
+    assert managed_downtimes(fake) == {}
+
+
+def test_every_start_sent_is_at_or_after_apply(assets, fake, clock):
+    saturday = apply_moment("America/New_York", datetime(2026, 3, 7, 23, 0))  # the spring-change weekend
+    clock.now = saturday
+    provisioner(assets, fake, "America/New_York", saturday).apply()
+    starts = [
+        datetime.fromisoformat(r["start"]).replace(tzinfo=saturday.tzinfo)
+        for d in managed_downtimes(fake).values()
+        for r in d["attributes"]["schedule"].get("recurrences", [])
+    ]
+    assert len(starts) == 4 and min(starts) >= saturday
+
+
+def test_the_local_api_refuses_a_past_anchor_as_datadog_may(real_assets, fake, clock):
+    payload = downtime_payload("weekend", real_assets.downtimes["weekend"], 1, settings("Europe/Paris"), clock.now)
+    payload["data"]["attributes"]["schedule"]["recurrences"][0]["start"] = "2026-05-16T05:00:00"  # last Saturday
+    config = Configuration(host=fake.url)
+    config.api_key["apiKeyAuth"], config.api_key["appKeyAuth"] = secrets.token_hex(16), secrets.token_hex(20)
+    with ApiClient(config) as client, pytest.raises(ApiException) as error:
+        DowntimesApi(client).create_downtime(to_model(payload, DowntimeCreateRequest))
+    assert error.value.status == 400
+    assert PAST_START in error.value.body["errors"][0]  # Datadog's error body: {"errors": ["..."]}
+
+
+def test_apply_with_past_anchors_fails_against_the_local_api(assets, fake, clock, monkeypatch):
+    monkeypatch.setattr(dt, "next_start", lambda start, rrule, after: start)  # the stored 2025 anchors
+    from common import apply
+
+    code, out = apply(fake)
+    assert code == 3 and "HTTP 400" in out
+    assert fake.active_downtimes() == []

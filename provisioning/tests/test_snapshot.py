@@ -1,0 +1,152 @@
+"""Issue 11 item 5: the snapshot step as a command, and the dashboard URL apply prints."""
+
+import json
+import urllib.error
+import urllib.request
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+from common import FAST, NOTIFY, WORKING_HOURS, apply, assert_no_key, cli
+from fake_datadog import FakeDatadog
+from my_metric_provisioning.snapshot import app_host, dashboard_url, my_metric_graph
+
+pytestmark = pytest.mark.usefixtures("fake_keys")
+
+QUERY = "avg:my_metric{*} by {host}"  # the dashboard's `avg:my_metric{$host,$env} by {host}` at its defaults
+
+
+@pytest.fixture
+def fake():
+    with FakeDatadog() as server:
+        yield server
+
+
+def snapshot(fake, *extra):
+    return cli("snapshot", "--notify", NOTIFY, "--api-url", fake.url, *FAST, *extra)
+
+
+def test_snapshot_of_the_last_5_minutes_is_sent_to_the_handle(fake, fake_keys):
+    code, out = snapshot(fake)
+    assert code == 0, out
+    [taken] = fake.snapshots
+    assert taken["metric_query"] == QUERY and taken["title"] == "my_metric per host"
+    assert taken["end"] == int(WORKING_HOURS.timestamp()) and taken["end"] - taken["start"] == 300
+    [event] = fake.events
+    assert NOTIFY in event["text"] and taken["snapshot_url"] in event["text"]
+    assert event["alert_type"] == "info" and "integration:my_metric" in event["tags"]
+    assert f"snapshot: {taken['snapshot_url']}" in out and f"notified {NOTIFY} in event {event['id']}" in out
+    sent = fake.headers_seen[0]
+    assert sent["DD-API-KEY"] == fake_keys["DD_API_KEY"] and sent["DD-APPLICATION-KEY"] == fake_keys["DD_APP_KEY"]
+    assert_no_key(out, fake_keys)
+
+
+def test_minutes_sets_the_timeframe(fake):
+    assert snapshot(fake, "--minutes", "15")[0] == 0
+    assert fake.snapshots[0]["end"] - fake.snapshots[0]["start"] == 900
+    assert "past 15 minutes" in fake.events[0]["text"]
+
+
+def test_the_query_is_the_dashboards_my_metric_graph(assets):
+    graph = my_metric_graph(assets)
+    assert graph.query == QUERY
+    assets.dashboard["template_variables"][0]["defaults"] = ["web-1"]
+    assert my_metric_graph(assets).query == "avg:my_metric{host:web-1} by {host}"
+
+
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (["snapshot", "--dry-run"], "--notify is required for snapshot"),
+        (["snapshot", "--dry-run", "--notify", "me@example.com"], "--notify 'me@example.com': give one handle"),
+        (["snapshot", "--dry-run", "--notify", NOTIFY, "--minutes", "0"], "--minutes 0: give a number of minutes"),
+    ],
+)
+def test_bad_input_names_the_field_and_fix(argv, expected):
+    code, out = cli(*argv)
+    assert code == 2 and expected in out
+
+
+def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch):
+    monkeypatch.delenv("DD_API_KEY")
+    monkeypatch.delenv("DD_APP_KEY")
+    code, out = cli("snapshot", "--dry-run", "--notify", NOTIFY, "--api-url", "http://127.0.0.1:9")
+    assert code == 0 and QUERY in out and NOTIFY in out
+
+
+def test_403_on_the_snapshot_names_the_key_and_sends_nothing(fake, fake_keys):
+    fake.fail("GET", "/api/v1/graph/snapshot", 403)
+    code, out = snapshot(fake)
+    assert code == 3 and "403 Forbidden" in out and "DD_APP_KEY" in out and "snapshot" in out
+    assert fake.events == []
+    assert_no_key(out, fake_keys)
+
+
+def test_403_on_the_event_names_the_api_key(fake, fake_keys):
+    fake.fail("POST", "/api/v1/events", 403)
+    code, out = snapshot(fake)
+    assert code == 3 and "403 Forbidden" in out and "DD_API_KEY" in out
+    assert_no_key(out, fake_keys)
+
+
+def test_429_and_5xx_are_retried(fake):
+    fake.fail("GET", "/api/v1/graph/snapshot", 429, headers={"X-RateLimit-Reset": "0"})
+    fake.fail("POST", "/api/v1/events", 503, times=2)
+    code, out = snapshot(fake)
+    assert code == 0, out
+    assert fake.count("GET", "/api/v1/graph/snapshot") == 2 and fake.count("POST", "/api/v1/events") == 3
+
+
+def test_429_after_all_retries_says_to_wait(fake, fake_keys):
+    fake.fail("GET", "/api/v1/graph/snapshot", 429, times=3, headers={"X-RateLimit-Reset": "0"})
+    code, out = snapshot(fake)
+    assert code == 3 and "429" in out and fake.events == []
+    assert_no_key(out, fake_keys)
+
+
+def test_the_local_api_checks_what_it_receives(fake):
+    def status(path, body=None):
+        request = urllib.request.Request(
+            fake.url + path, data=body and json.dumps(body).encode(), method="POST" if body else "GET"
+        )
+        request.add_header("Content-Type", "application/json")
+        try:
+            return urllib.request.urlopen(request).status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    now = int(WORKING_HOURS.timestamp())
+    assert status(f"/api/v1/graph/snapshot?end={now}&metric_query=avg:my_metric{{*}}") == 400  # no start
+    assert status(f"/api/v1/graph/snapshot?start={now - 300}&end={now}&metric_query=avg:my_metric{{$host}}") == 400
+    assert status(f"/api/v1/graph/snapshot?start={now - 300}&end={now}&metric_query=avg:my_metric{{*}}") == 200
+    assert status("/api/v1/events", {"title": "t"}) == 400  # text required
+    assert status("/api/v1/events", {"title": "t", "text": "x", "handle": "@a"}) == 400  # not a field
+    assert status("/api/v1/events", {"title": "t", "text": "x" * 4001}) == 400
+    assert status("/api/v1/events", {"title": "t", "text": "x"}) == 202
+
+
+def test_apply_prints_the_dashboard_url_on_the_past_5_minutes(fake):
+    code, out = apply(fake)
+    assert code == 0, out
+    [dashboard_id] = fake.dashboards
+    line = next(line for line in out.splitlines() if line.startswith("dashboard (past 5 minutes): "))
+    url = urlparse(line.split(": ", 1)[1])
+    assert (url.scheme, url.netloc, url.path) == ("https", "app.datadoghq.com", f"/dashboard/{dashboard_id}")
+    query = parse_qs(url.query)
+    assert int(query["to_ts"][0]) == int(WORKING_HOURS.timestamp() * 1000)
+    assert int(query["to_ts"][0]) - int(query["from_ts"][0]) == 5 * 60 * 1000 and query["live"] == ["true"]
+
+
+@pytest.mark.parametrize(
+    "site, host",
+    [
+        ("datadoghq.com", "app.datadoghq.com"),
+        ("datadoghq.eu", "app.datadoghq.eu"),
+        ("us3.datadoghq.com", "us3.datadoghq.com"),
+        ("us5.datadoghq.com", "us5.datadoghq.com"),
+        ("ap1.datadoghq.com", "ap1.datadoghq.com"),
+        ("ddog-gov.com", "app.ddog-gov.com"),
+    ],
+)
+def test_dashboard_url_uses_the_sites_web_host(site, host):
+    assert app_host(site) == host
+    assert dashboard_url(site, "abc-def-ghi", WORKING_HOURS).startswith(f"https://{host}/dashboard/abc-def-ghi?")
