@@ -1,7 +1,6 @@
 import io
 import re
 from datetime import datetime, timezone
-from pathlib import Path
 
 from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
