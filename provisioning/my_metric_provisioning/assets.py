@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
 DASHBOARD_FILE = "assets/dashboards/my_metric_overview.json"
 MONITOR_FILE = "assets/monitors/my_metric_high.json"
-ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
 
 
-class UsageError(Exception):
-    """Bad input from the person running the command; the message names the field and the fix."""
+class AssetFileError(Exception):
+    """An asset file is missing or is not JSON; the message names the file and the place."""
 
 
 def default_integration_dir() -> Path:
@@ -26,25 +24,17 @@ def default_integration_dir() -> Path:
     return next(found, here.parents[2] / "my_metric")
 
 
-def resolve_integration_dir(option: str | None) -> Path:
-    chosen = option or os.environ.get(ASSETS_DIR_ENV)
-    path = Path(chosen) if chosen else default_integration_dir()
-    if not (path / "manifest.json").is_file():
-        origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
-        raise UsageError(
-            f"{origin}: no manifest.json in {path}. Pass --assets-dir pointing at the my_metric integration "
-            f"directory of the repository (the one holding manifest.json and assets/), or set {ASSETS_DIR_ENV}."
-        )
-    return path
+def is_integration_dir(path: Path) -> bool:
+    return (path / "manifest.json").is_file()
 
 
 def load_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise UsageError(f"{path}: file not found. Check --assets-dir or restore the file from git.") from None
+        raise AssetFileError(f"{path}: file not found.") from None
     except json.JSONDecodeError as exc:
-        raise UsageError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
+        raise AssetFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
 
 
 def downtime_files() -> list[Path]:

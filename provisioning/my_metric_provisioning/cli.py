@@ -5,42 +5,113 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import datetime
+from datetime import date, datetime
+from pathlib import Path
 
 from my_metric_provisioning import __version__
-from my_metric_provisioning.assets import Assets, UsageError, resolve_integration_dir
-from my_metric_provisioning.downtimes import zone
-from my_metric_provisioning.provision import (
-    Provisioner,
-    ProvisioningError,
-    Settings,
-    check_notify,
-    dumps,
-    plan,
-)
-from my_metric_provisioning.rules import validate_all
-from my_metric_provisioning.snapshot import check_minutes, dashboard_url, my_metric_graph, now_utc, take
+from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
+from my_metric_provisioning.downtimes import UnknownTimezone, zone
+from my_metric_provisioning.findings import did_you_mean
+from my_metric_provisioning.settings import KNOWN_SITES, Settings
 
 DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
+ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
+MAX_SNAPSHOT_MINUTES = 7 * 24 * 60
+NOTIFY_PURPOSE = {"apply": "notify from the monitor and downtimes", "snapshot": "send the snapshot to"}
+BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe's reader left behind
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="my-metric-provision", description=__doc__)
-    parser.add_argument("--version", action="version", version=__version__)
+class UsageError(Exception):
+    """Bad input from the person running the command; the message names the option and the fix."""
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's own errors (unknown option, bad number) become UsageErrors: same stream, same exit 2."""
+
+    def error(self, message):
+        raise UsageError(f"{message}. See {self.prog} --help.")
+
+
+def resolve_integration_dir(option: str | None) -> Path:
+    chosen = option or os.environ.get(ASSETS_DIR_ENV)
+    path = Path(chosen) if chosen else default_integration_dir()
+    if not is_integration_dir(path):
+        origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
+        raise UsageError(
+            f"{origin}: no manifest.json in {path}. Pass --assets-dir pointing at the my_metric integration "
+            f"directory of the repository (the one holding manifest.json and assets/), or set {ASSETS_DIR_ENV}."
+        )
+    return path
+
+
+def check_timezone(name: str) -> str:
+    try:
+        zone(name)
+    except UnknownTimezone as exc:
+        if exc.suggestion:
+            raise UsageError(
+                f"--timezone {name!r}: unknown IANA timezone (did you mean {exc.suggestion}?). Example: Europe/Paris."
+            ) from None
+        raise UsageError(
+            f"--timezone {name!r}: use an IANA timezone name such as America/New_York, Europe/Paris or UTC."
+        ) from None
+    return name
+
+
+def check_site(site: str, api_url: str | None) -> str:
+    sites = KNOWN_SITES
+    if api_url:
+        if not api_url.startswith(("http://", "https://")) or "//" not in api_url or not api_url.split("//", 1)[1]:
+            raise UsageError(f"--api-url {api_url!r}: give a base URL such as https://proxy.example.com:8443.")
+        return site
+    if site not in sites:
+        bare = site.strip().removeprefix("https://").removeprefix("http://").strip("/")
+        bare = bare.removeprefix("app.").removeprefix("api.")
+        hint = f"did you mean {bare!r}?" if bare in sites else did_you_mean(bare or site, sites, n=1)
+        raise UsageError(
+            f"--site {site!r}: not a Datadog site{f' ({hint})' if hint else ''}. Give the site name only "
+            f"(--site or DD_SITE), one of: {', '.join(sites)}; or --api-url for a proxy or a test server."
+        )
+    return site
+
+
+def check_notify(handle: str) -> str:
+    if not handle or not handle.startswith("@") or " " in handle or len(handle) < 2:
+        raise UsageError(
+            f"--notify {handle!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops."
+        )
+    return handle
+
+
+def _add_common_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
+    """--assets-dir and --timezone go before or after the command; after it they override (no default there)."""
     parser.add_argument(
         "--assets-dir",
+        default=None if defaults else argparse.SUPPRESS,
         help="the my_metric integration directory (default: the repository's my_metric/, or $MY_METRIC_ASSETS_DIR)",
     )
     parser.add_argument(
         "--timezone",
-        default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE),
-        help=f"IANA timezone of the downtimes (default {DEFAULT_TIMEZONE})",
+        default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE) if defaults else argparse.SUPPRESS,
+        help=f"IANA timezone of the downtimes (default $MY_METRIC_TIMEZONE or {DEFAULT_TIMEZONE})",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = ArgumentParser(prog="my-metric-provision", description=__doc__)
+    parser.add_argument("--version", action="version", version=__version__)
+    _add_common_options(parser, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True)
 
     validate = commands.add_parser("validate", help="check the dashboard, monitor, manifest and downtimes offline")
-    validate.add_argument("--year", type=int, default=2026, help="year over which downtime coverage is proven")
+    _add_common_options(validate, defaults=False)
+    validate.add_argument(
+        "--year",
+        type=int,
+        default=date.today().year,
+        help="year over which downtime coverage is proven (default: the current year)",
+    )
 
     for name, text in (
         ("apply", "create or update everything in the org"),
@@ -48,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
         ("snapshot", "snapshot the my_metric graph over the last minutes and @-mention a handle with it"),
     ):
         sub = commands.add_parser(name, help=text)
+        _add_common_options(sub, defaults=False)
         sub.add_argument(
             "--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed"
         )
@@ -60,31 +132,46 @@ def build_parser() -> argparse.ArgumentParser:
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
         if name == "snapshot":
-            sub.add_argument(
-                "--notify",
-                default=os.environ.get("MY_METRIC_NOTIFY"),
-                help="who gets the snapshot, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
-            )
             sub.add_argument("--minutes", type=int, default=5, help="timeframe of the snapshot (default 5)")
-            sub.set_defaults(full_scan=False)
         else:
             sub.add_argument(
                 "--full-scan",
                 action="store_true",
                 help="also list every dashboard and downtime of the org to find marked ones the monitor lost track of",
             )
-        sub.add_argument("--max-retries", type=int, default=3, help="retries on 429 and 5xx (default 3)")
+        sub.add_argument(
+            "--max-retries", type=int, default=3, help="retries on 429, 5xx and network errors (default 3)"
+        )
+        sub.add_argument(
+            "--connect-timeout",
+            type=float,
+            default=Settings.connect_timeout,
+            help=f"seconds to open each connection to Datadog (default {Settings.connect_timeout:g})",
+        )
+        sub.add_argument(
+            "--read-timeout",
+            type=float,
+            default=Settings.read_timeout,
+            help=f"seconds to wait for Datadog's answer to each request (default {Settings.read_timeout:g})",
+        )
+        sub.add_argument(
+            "--deadline",
+            type=float,
+            default=Settings.deadline,
+            help=f"seconds for the whole command, retries included; then it stops with exit 3 "
+            f"(default {Settings.deadline:g})",
+        )
         sub.add_argument(
             "--retry-backoff",
             type=float,
             default=2.0,
             help="backoff factor in seconds when no rate-limit header says how long to wait",
         )
-        if name == "apply":
+        if name in NOTIFY_PURPOSE:
             sub.add_argument(
                 "--notify",
                 default=os.environ.get("MY_METRIC_NOTIFY"),
-                help="who the monitor and downtimes notify, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
+                help=f"the handle to {NOTIFY_PURPOSE[name]}, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
             )
     add_picture_commands(commands)
     return parser
@@ -93,10 +180,12 @@ def build_parser() -> argparse.ArgumentParser:
 def add_picture_commands(commands) -> None:
     """`calendar` and `forecast`: offline pictures and figures (matplotlib is imported only when they run)."""
     calendar = commands.add_parser("calendar", help="draw the downtime week (PNG or SVG) in --timezone")
+    _add_common_options(calendar, defaults=False)
     calendar.add_argument("--output", required=True, help="picture to write, .png or .svg")
     calendar.add_argument("--year", type=int, help="year whose clock changes are drawn (default: this year)")
     calendar.add_argument("--data", help="also write the grid behind the picture as JSON to this file")
     forecast = commands.add_parser("forecast", help="estimate the monitor's notifications per week for one host")
+    _add_common_options(forecast, defaults=False)
     forecast.add_argument("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
     forecast.add_argument("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
     forecast.add_argument("--json", action="store_true", help="print the figures as JSON")
@@ -111,13 +200,12 @@ def add_picture_commands(commands) -> None:
     )
 
 
-def run_picture_command(args, out) -> int:
+def run_picture_command(args, integration_dir: Path, out) -> int:
     if args.command == "calendar":
         from my_metric_provisioning import downtime_calendar
 
-        zone(args.timezone)
         year = args.year or datetime.now(zone(args.timezone)).year
-        assets = Assets.load(resolve_integration_dir(args.assets_dir))
+        assets = Assets.load(integration_dir)
         weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output, args.data)
         changes = "; ".join(w.change for w in weeks if w.change) or f"no clock change in {year}"
         print(f"wrote {args.output}: {len(weeks)} week(s) in {args.timezone} ({changes}).", file=out)
@@ -127,26 +215,35 @@ def run_picture_command(args, out) -> int:
     return forecast.run(args, out)
 
 
+def check_minutes(minutes: int) -> int:
+    if not 1 <= minutes <= MAX_SNAPSHOT_MINUTES:
+        raise UsageError(
+            f"--minutes {minutes}: give a number of minutes from 1 to {MAX_SNAPSHOT_MINUTES}, e.g. --minutes 5."
+        )
+    return minutes
+
+
 def _settings(args) -> Settings:
-    zone(args.timezone)
     notify = getattr(args, "notify", None)
-    if args.command == "apply":
-        if notify is None and args.dry_run:
+    if args.command in NOTIFY_PURPOSE:
+        if notify is None and args.dry_run and args.command == "apply":
             notify = DRY_RUN_HANDLE
         elif notify is None:
             raise UsageError(
-                "--notify is required for apply: pass the handle to notify, e.g. --notify @alice@example.com "
-                "(or set MY_METRIC_NOTIFY)."
+                f"--notify is required for {args.command}: pass the handle to {NOTIFY_PURPOSE[args.command]}, "
+                "e.g. --notify @alice@example.com (or set MY_METRIC_NOTIFY)."
             )
         check_notify(notify)
+    if args.command == "snapshot":
+        check_minutes(args.minutes)
     if args.max_retries < 0:
         raise UsageError("--max-retries must be 0 or more.")
     if args.retry_backoff < 0:
         raise UsageError("--retry-backoff must be 0 or more seconds.")
-    if not args.site or "/" in args.site or "." not in args.site:
-        raise UsageError(
-            f"--site {args.site!r}: give a Datadog site such as datadoghq.com, datadoghq.eu or us5.datadoghq.com."
-        )
+    for option in ("connect_timeout", "read_timeout", "deadline"):
+        if not getattr(args, option) > 0:
+            raise UsageError(f"--{option.replace('_', '-')} must be a number of seconds above 0.")
+    check_site(args.site, args.api_url)
     settings = Settings(
         notify=notify or "",
         timezone=args.timezone,
@@ -154,6 +251,9 @@ def _settings(args) -> Settings:
         api_url=args.api_url,
         max_retries=args.max_retries,
         retry_backoff=args.retry_backoff,
+        connect_timeout=args.connect_timeout,
+        read_timeout=args.read_timeout,
+        deadline=args.deadline,
     )
     if not args.dry_run:
         missing = [name for name in ("DD_API_KEY", "DD_APP_KEY") if not os.environ.get(name)]
@@ -168,7 +268,9 @@ def _settings(args) -> Settings:
 
 
 def _validate(assets: Assets, args, out) -> int:
-    year = getattr(args, "year", 2026)
+    from my_metric_provisioning.rules import validate_all
+
+    year = getattr(args, "year", None) or date.today().year
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
@@ -184,17 +286,38 @@ def _validate(assets: Assets, args, out) -> int:
 
 
 def run(argv=None, out=sys.stdout) -> int:
-    args = build_parser().parse_args(argv)
+    """Everything, errors included, is printed to `out`; the exit codes are in the README."""
+    try:
+        # Every option is checked before the assets are read and before the Datadog client is even imported.
+        args = build_parser().parse_args(argv)
+        check_timezone(args.timezone)
+        settings = _settings(args) if args.command in ("apply", "destroy", "snapshot") else None
+        integration_dir = resolve_integration_dir(args.assets_dir)
+    except UsageError as exc:
+        print(f"error: {exc}", file=out)
+        return 2
+    return _run_command(args, settings, integration_dir, out)
+
+
+def _run_command(args, settings: Settings | None, integration_dir: Path, out) -> int:
+    from my_metric_provisioning.provision import Provisioner, ProvisioningError, dumps, monitor_payload, plan
+    from my_metric_provisioning.rules import check_monitor_notifies
+
     try:
         if args.command in ("calendar", "forecast"):
-            return run_picture_command(args, out)
-        assets = Assets.load(resolve_integration_dir(args.assets_dir))
+            return run_picture_command(args, integration_dir, out)
+        assets = Assets.load(integration_dir)
         if args.command == "validate":
             return _validate(assets, args, out)
-        settings = _settings(args)
         if _validate(assets, args, out):
             print("Not provisioning invalid assets; fix the errors above first.", file=out)
             return 1
+        if args.command == "apply":
+            not_notifying = check_monitor_notifies(monitor_payload(assets, settings), settings.notify)
+            for finding in not_notifying:
+                print(f"ERROR {finding}", file=out)
+            if not_notifying:
+                return 1
         if args.command == "apply" and args.dry_run:
             print(
                 f"Plan (dry run, nothing sent) for site {settings.site}, timezone {settings.timezone}, "
@@ -206,8 +329,8 @@ def run(argv=None, out=sys.stdout) -> int:
             return 0
         if args.command == "destroy" and args.dry_run:
             print(
-                "Plan (dry run): cancel the marked downtimes of the marked monitor, delete that monitor, "
-                "delete the marked dashboard. Nothing else is touched.",
+                "Plan (dry run): cancel the downtimes recorded on the marked monitor, delete the dashboard it "
+                "records, then delete the monitor last, since it holds those records. Nothing else is touched.",
                 file=out,
             )
             return 0
@@ -215,7 +338,7 @@ def run(argv=None, out=sys.stdout) -> int:
             return _snapshot(assets, settings, args, out)
         provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out), full_scan=args.full_scan)
         try:
-            summary = provisioner.apply() if args.command == "apply" else provisioner.destroy()
+            summary = provisioner.within_deadline(provisioner.apply if args.command == "apply" else provisioner.destroy)
         finally:
             provisioner.close()
         for kind, (action, object_id) in summary.items():
@@ -223,13 +346,18 @@ def run(argv=None, out=sys.stdout) -> int:
         if not summary:
             print("nothing to do: no object carries the provisioning marker.", file=out)
         if args.command == "apply" and provisioner.dashboard_id:
+            from my_metric_provisioning.snapshot import dashboard_url, now_utc
+
             now = now_utc()
             print(
                 f"dashboard (past 5 minutes): {dashboard_url(settings.site, provisioner.dashboard_id, now)}", file=out
             )
         return 0
-    except UsageError as exc:
+    except UsageError as exc:  # found while working: picture options (--output, --monitor), a dashboard with no graph
         print(f"error: {exc}", file=out)
+        return 2
+    except AssetFileError as exc:
+        print(f"error: {exc} Check the path given (--assets-dir, --monitor) or restore the file from git.", file=out)
         return 2
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)
@@ -237,32 +365,38 @@ def run(argv=None, out=sys.stdout) -> int:
 
 
 def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
-    if not args.notify:
-        raise UsageError(
-            "--notify is required for snapshot: pass the handle to send it to, e.g. --notify @alice@example.com "
-            "(or set MY_METRIC_NOTIFY)."
-        )
-    notify, minutes = check_notify(args.notify), check_minutes(args.minutes)
+    from my_metric_provisioning.provision import Provisioner
+    from my_metric_provisioning.snapshot import my_metric_graph, take
+
     graph = my_metric_graph(assets)
     if args.dry_run:
         print(
-            f"Plan (dry run, nothing sent): snapshot {graph.query!r} ({graph.title}) over the past {minutes} "
-            f"minutes, then an event @-mentioning {notify} with the snapshot's link.",
+            f"Plan (dry run, nothing sent): snapshot {graph.query!r} ({graph.title}) over the past {args.minutes} "
+            f"minutes, then an event @-mentioning {settings.notify} with the snapshot's link.",
             file=out,
         )
         return 0
     provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
     try:
-        result = take(provisioner, notify, minutes)
+        result = provisioner.within_deadline(lambda: take(provisioner, settings.notify, args.minutes))
     finally:
         provisioner.close()
     print(f"snapshot: {result['snapshot_url']}", file=out)
-    print(f"notified {notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out)
+    print(
+        f"notified {settings.notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out
+    )
     return 0
 
 
 def main(argv=None) -> int:
-    return run(argv)
+    try:
+        code = run(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`... | head -1`): stop quietly, as Unix tools ended by SIGPIPE do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return BROKEN_PIPE_EXIT
 
 
 if __name__ == "__main__":

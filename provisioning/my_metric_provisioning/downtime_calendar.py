@@ -14,8 +14,9 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from my_metric_provisioning import downtimes as dt
-from my_metric_provisioning.assets import Assets, UsageError
+from my_metric_provisioning import downtimes
+from my_metric_provisioning.assets import Assets
+from my_metric_provisioning.cli import UsageError
 from my_metric_provisioning.provision import Settings, downtime_payload
 
 LIVE, MUTED, DIFFERS = 0, 1, 2  # DIFFERS: muted under one reading of `duration` only
@@ -130,7 +131,7 @@ def week_grid(recurrences, tz: ZoneInfo, monday: date, label: str = "", change: 
     origin = datetime.combine(monday, datetime.min.time(), tzinfo=tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), datetime.min.time(), tzinfo=tz).astimezone(UTC)
     total = int((end - origin).total_seconds() // 60)
-    readings = [real_muted_minutes(recurrences, tz, origin, total, reading) for reading in dt.READINGS]
+    readings = [real_muted_minutes(recurrences, tz, origin, total, reading) for reading in downtimes.READINGS]
     days: list[list] = [[] for _ in range(7)]
     for index in range(total):
         local = (origin + timedelta(minutes=index)).astimezone(tz)
@@ -151,8 +152,8 @@ def ordinary_monday(tz: ZoneInfo, year: int) -> date:
 
 
 def calendar_weeks(assets: Assets, tz_name: str, year: int) -> list[Week]:
-    tz = dt.zone(tz_name)
-    recurrences = [r for payload in sent_payloads(assets, tz_name, year) for r in dt.recurrences_of(payload)]
+    tz = downtimes.zone(tz_name)
+    recurrences = [r for payload in sent_payloads(assets, tz_name, year) for r in downtimes.recurrences_of(payload)]
     weeks = [week_grid(recurrences, tz, ordinary_monday(tz, year), "ordinary week")]
     for local_after, delta in clock_changes(tz, year):
         label, change = _describe(local_after, delta)
@@ -255,9 +256,9 @@ def draw(weeks: list[Week], tz_name: str, year: int):
                 low, high = min(doubled), max(doubled) + 1
                 ax.add_patch(Rectangle((column, low / 60), 1, (high - low) / 60, fill=False, edgecolor="#1f77b4", lw=2))
                 ax.plot([column + 0.5] * 2, [low / 60, high / 60], color="#1f77b4", lw=1.5)
-            if column in dt.WORK_DAYS:
-                start = dt.WORK_START.hour + dt.WORK_START.minute / 60
-                end = dt.WORK_END.hour + dt.WORK_END.minute / 60
+            if column in downtimes.WORK_DAYS:
+                start = downtimes.WORK_START.hour + downtimes.WORK_START.minute / 60
+                end = downtimes.WORK_END.hour + downtimes.WORK_END.minute / 60
                 ax.add_patch(Rectangle((column, start), 1, end - start, fill=False, edgecolor="black", ls="--", lw=0.8))
         ax.set_xlim(0, 7)
         ax.set_ylim(24, 0)

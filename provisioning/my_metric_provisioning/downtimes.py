@@ -15,8 +15,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from dateutil.rrule import rrulestr
 
-from my_metric_provisioning.assets import UsageError
-
 WORK_START = time(9, 0)
 WORK_END = time(19, 0)
 WORK_DAYS = range(0, 5)  # Monday..Friday
@@ -32,17 +30,23 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+class UnknownTimezone(ValueError):
+    """`name` is not an IANA timezone; `suggestion` is the right spelling when only the case differs."""
+
+    def __init__(self, name: str, suggestion: str | None = None):
+        self.name = name
+        self.suggestion = suggestion
+        super().__init__(f"{name!r} is not an IANA timezone name")
+
+
 def zone(name: str) -> ZoneInfo:
     if not name or "/" not in name and name != "UTC":
-        raise UsageError(
-            f"--timezone {name!r}: use an IANA timezone name such as America/New_York, Europe/Paris or UTC."
-        )
+        raise UnknownTimezone(name)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        hint = [z for z in available_timezones() if z.lower() == name.lower()]
-        extra = f" (did you mean {hint[0]}?)" if hint else ""
-        raise UsageError(f"--timezone {name!r}: unknown IANA timezone{extra}. Example: Europe/Paris.") from None
+        same = [z for z in available_timezones() if z.lower() == name.lower()]
+        raise UnknownTimezone(name, same[0] if same else None) from None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,18 @@ class Finding:
         return text
 
 
+class Findings(list):
+    """The findings about one source; `add` is the one way to build a Finding."""
+
+    def __init__(self, source: str):
+        super().__init__()
+        self.source = source
+
+    def add(self, path, message: str, hint: str = "") -> None:
+        """`path` is a JSON path string ('$.a.b') or the list of keys and indexes leading there."""
+        self.append(Finding(self.source, path if isinstance(path, str) else json_path(path), message, hint))
+
+
 def json_path(parts) -> str:
     path = "$"
     for part in parts:
@@ -27,8 +39,14 @@ def json_path(parts) -> str:
     return path
 
 
-def did_you_mean(value, choices) -> str:
-    close = difflib.get_close_matches(str(value), sorted(str(c) for c in choices), n=3, cutoff=0.6)
+def did_you_mean(value, choices, n: int = 3) -> str:
+    close = difflib.get_close_matches(str(value), sorted(str(c) for c in choices), n=n, cutoff=0.6)
     if close:
         return "did you mean " + " or ".join(repr(c) for c in close) + "?"
     return ""
+
+
+def misspelling_hint(missing: str, present) -> str:
+    """'rename it' when one of the `present` keys looks like a misspelling of the `missing` one, else ''."""
+    close = [key for key in present if key != missing and did_you_mean(key, [missing])]
+    return f"{close[0]!r} looks like a misspelling of it: rename it to {missing!r}." if close else ""

@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 from fractions import Fraction
 from pathlib import Path
 
-from my_metric_provisioning.assets import MONITOR_FILE, Assets, UsageError, load_json, resolve_integration_dir
+from my_metric_provisioning.assets import MONITOR_FILE, Assets, load_json
+from my_metric_provisioning.cli import UsageError, resolve_integration_dir
 
 CHECK_CONFIG_FILE = "datadog_checks/my_metric/data/conf.yaml.example"
 EVALUATION_SECONDS = 60
@@ -454,12 +455,12 @@ def live_pattern(assets: Assets, tz_name: str) -> tuple[list[int], int, int, str
     from datetime import datetime
 
     from my_metric_provisioning import downtime_calendar as cal
-    from my_metric_provisioning import downtimes as dt
+    from my_metric_provisioning import downtimes
 
-    tz = dt.zone(tz_name)
+    tz = downtimes.zone(tz_name)
     year = datetime.now(tz).year
     payloads = cal.sent_payloads(assets, tz_name, year)
-    recurrences = [r for p in payloads for r in dt.recurrences_of(p)]
+    recurrences = [r for p in payloads for r in downtimes.recurrences_of(p)]
     end_states = sorted({s for p in payloads for s in p["data"]["attributes"].get("notify_end_states", [])})
     week = cal.week_grid(recurrences, tz, cal.ordinary_monday(tz, year), "ordinary week")
     muted = [int(state != cal.LIVE) for day in week.days for _, _, state in day.minutes]

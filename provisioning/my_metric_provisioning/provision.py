@@ -1,12 +1,12 @@
 """Create, update and remove the my_metric objects in a Datadog organisation.
 
 Identity, so that a second apply updates instead of creating, without listing the org:
-- monitor: found by the server-side filters `monitor_tags=MANAGED_TAG` and `name`;
+- monitor: found by the server-side filters `monitor_tags=MANAGED_BY` and `name`;
 - the monitor carries, as tags, the ids of the dashboard and downtimes apply made (`Records`), and a
   `pending` tag for an object whose creation was sent but whose id is not recorded yet;
-- dashboard: that recorded id, read back by id, with MARKER in its description;
+- dashboard: that recorded id, read back by id, with `[MANAGED_BY]` in its description;
 - downtimes: those recorded ids, read back by id, linked to the monitor, not canceled/ended, message
-  holding `[MARKER:<name>]`.
+  holding `[MANAGED_BY:<name>]`.
 Only a pending tag (a run stopped between a create and its record), a monitor made by an older version
 (no records tag) or `--full-scan` makes apply list the org's dashboards or downtimes.
 """
@@ -15,13 +15,19 @@ from __future__ import annotations
 
 import copy
 import json
+import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from urllib.parse import urlparse
 
+import urllib3.exceptions
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import (
     ApiException,
+    ApiTypeError,
+    ApiValueError,
     ForbiddenException,
     NotFoundException,
     UnauthorizedException,
@@ -36,12 +42,13 @@ from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRequest
 
-from my_metric_provisioning import downtimes as dt
-from my_metric_provisioning.assets import Assets, UsageError
+from my_metric_provisioning.assets import Assets
+from my_metric_provisioning.downtimes import LEAD, catch_up_window, next_start, zone
+from my_metric_provisioning.settings import Settings
 from my_metric_provisioning.strict import to_model
 
-MARKER = "managed-by:my-metric-provision"
-MANAGED_TAG = "managed-by:my-metric-provision"
+# Marks what apply made: the monitor's tag, and a bracketed marker in the dashboard and downtime texts.
+MANAGED_BY = "managed-by:my-metric-provision"
 INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
 RECORD_PREFIX = "my-metric-provision-"
 RECORDS_TAG = f"{RECORD_PREFIX}records:v1"
@@ -58,18 +65,6 @@ PERMISSIONS = {
 
 class ProvisioningError(Exception):
     """A Datadog call failed; the message says what to check. Never contains key material."""
-
-
-@dataclass
-class Settings:
-    notify: str
-    timezone: str
-    site: str = "datadoghq.com"
-    api_url: str | None = None
-    max_retries: int = 3
-    retry_backoff: float = 2.0
-    api_key: str = field(default="", repr=False)
-    app_key: str = field(default="", repr=False)
 
 
 def downtime_key(name: str) -> str:
@@ -106,34 +101,26 @@ class Records:
         return records
 
 
-def check_notify(handle: str) -> str:
-    if not handle or not handle.startswith("@") or " " in handle or len(handle) < 2:
-        raise UsageError(
-            f"--notify {handle!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops."
-        )
-    return handle
-
-
 # ---------------------------------------------------------------- payloads
 def dashboard_payload(assets: Assets) -> dict:
     payload = copy.deepcopy(assets.dashboard)
-    payload["description"] = f"{payload.get('description', '')} [{MARKER}]".strip()
+    payload["description"] = f"{payload.get('description', '')} [{MANAGED_BY}]".strip()
     return payload
 
 
 def monitor_payload(assets: Assets, settings: Settings) -> dict:
     payload = copy.deepcopy(assets.monitor["definition"])
     payload["message"] = payload.get("message", "").rstrip() + f"\n\nNotify: {settings.notify}"
-    payload["tags"] = sorted(set(payload.get("tags", [])) | {MANAGED_TAG})
+    payload["tags"] = sorted(set(payload.get("tags", [])) | {MANAGED_BY})
     return payload
 
 
 def downtime_marker(name: str) -> str:
-    return f"[{MARKER}:{name}]"
+    return f"[{MANAGED_BY}:{name}]"
 
 
 def current_time(timezone: str) -> datetime:
-    return datetime.now(dt.zone(timezone))
+    return datetime.now(zone(timezone))
 
 
 def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, now: datetime | None = None) -> dict:
@@ -145,20 +132,20 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     attributes["display_timezone"] = settings.timezone
     schedule = attributes["schedule"]
     schedule["timezone"] = settings.timezone
-    tz = dt.zone(settings.timezone)
+    tz = zone(settings.timezone)
     now = now or current_time(settings.timezone)
     now = now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)  # naive: local time in the zone
-    earliest = (now + dt.LEAD).replace(tzinfo=None)
+    earliest = (now + LEAD).replace(tzinfo=None)
     for item in schedule["recurrences"]:
-        item["start"] = dt.next_start(item["start"], item["rrule"], earliest)
+        item["start"] = next_start(item["start"], item["rrule"], earliest)
     return payload
 
 
 def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now: datetime) -> dict | None:
     """A one-time downtime for the night or weekend apply runs in, which the recurrences, all starting
     after apply, no longer cover; None during working hours."""
-    tz = dt.zone(settings.timezone)
-    window = dt.catch_up_window(now.astimezone(tz))
+    tz = zone(settings.timezone)
+    window = catch_up_window(now.astimezone(tz))
     if window is None:
         return None
     start, end = window
@@ -199,6 +186,7 @@ def configuration(settings: Settings) -> Configuration:
         config.server_variables["site"] = settings.site
     config.api_key["apiKeyAuth"] = settings.api_key
     config.api_key["appKeyAuth"] = settings.app_key
+    config.request_timeout = (settings.connect_timeout, settings.read_timeout)
     config.enable_retry = True
     config.max_retries = settings.max_retries
     # The client's own policy has a backoff floor of 2 s; same retry class, configurable factor.
@@ -225,12 +213,113 @@ def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> P
             f"429 Too Many Requests while trying to {action} the {kind}, still rate limited after "
             f"{settings.max_retries} retries. Wait a minute and re-run apply: it resumes where it stopped."
         )
+    elif status is not None and 400 <= status < 500:
+        said = _server_errors(exc)
+        text = (
+            f"HTTP {status} {getattr(exc, 'reason', '') or ''} while trying to {action} the {kind} at {where}"
+            f"{f': {said}' if said else ''}. Datadog refused the request itself, so sending it again unchanged "
+            "gets the same answer."
+        )
+        if "past" in said.lower():
+            text += " Check this machine's clock: downtimes are anchored a minute after its current time."
     else:
         text = (
             f"HTTP {status} {getattr(exc, 'reason', '')} while trying to {action} the {kind} at {where}. "
             f"Re-run the same command: objects already made are found and updated, not duplicated."
         )
     return ProvisioningError(text)
+
+
+def _server_errors(exc: ApiException, limit: int = 300) -> str:
+    """The `errors` list of a Datadog error body (`{"errors": ["..."]}`), on one line; empty if there is none."""
+    body = exc.body
+    if isinstance(body, (bytes, str)):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return ""
+    errors = body.get("errors") if isinstance(body, dict) else None
+    if not isinstance(errors, list):
+        return ""
+    text = " ".join("; ".join(str(error) for error in errors).split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _is_json(exc: ApiException) -> bool:
+    content_type = (exc.headers or {}).get("Content-Type") or (exc.headers or {}).get("content-type") or ""
+    return not exc.headers or "json" in content_type.lower()
+
+
+def _explain_non_json(exc: ApiException, kind: str, action: str, host: str) -> ProvisioningError:
+    content_type = (exc.headers or {}).get("Content-Type") or (exc.headers or {}).get("content-type") or "no type"
+    return ProvisioningError(
+        f"HTTP {exc.status} {exc.reason or ''} from {host} while trying to {action} the {kind}, with a "
+        f"{content_type} page instead of the Datadog API's JSON. A proxy, load balancer or web page answered: "
+        "check --api-url / --site, or re-run later if it is a gateway error."
+    )
+
+
+def _explain_network(exc: Exception, kind: str, action: str, host: str, settings: Settings) -> ProvisioningError:
+    """One or two lines naming the host and the likely cause of a failure to reach or talk to it."""
+    reason = getattr(exc, "reason", None) if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    doing = f"while trying to {action} the {kind}"
+    if isinstance(reason, urllib3.exceptions.NameResolutionError):
+        text = (
+            f"cannot resolve the host name {host} {doing}. Check the spelling of --site / DD_SITE or --api-url, "
+            "and this machine's DNS and network."
+        )
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError) and _caused_by(reason, ConnectionRefusedError):
+        text = (
+            f"{host} refused the connection {doing}: nothing listens on that port. Check --api-url (host and port) "
+            "or the proxy in between."
+        )
+    elif isinstance(reason, urllib3.exceptions.NewConnectionError):
+        cause = reason.__cause__ or reason.__context__
+        text = (
+            f"cannot open a connection to {host} {doing} ({getattr(cause, 'strerror', None) or 'network error'}). "
+            "Check this machine's network, firewall and proxy settings."
+        )
+    elif isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
+        text = (
+            f"no connection to {host} within the connect timeout of {settings.connect_timeout:g} s {doing}. "
+            "A firewall or the network may be dropping traffic; check connectivity or raise --connect-timeout."
+        )
+    elif isinstance(reason, urllib3.exceptions.ReadTimeoutError):
+        text = (
+            f"{host} accepted the connection but sent no answer within the read timeout of "
+            f"{settings.read_timeout:g} s {doing}. Re-run later, or raise --read-timeout if the link is slow."
+        )
+    elif isinstance(reason, urllib3.exceptions.SSLError):
+        detail = str(reason)
+        if "CERTIFICATE_VERIFY_FAILED" in detail:
+            cause = (
+                "its certificate is not trusted (self-signed, or a TLS-inspecting proxy): check --api-url, "
+                "or the proxy's CA"
+            )
+        elif "WRONG_VERSION_NUMBER" in detail or "record layer" in detail.lower():
+            cause = "it does not speak TLS on that port: use an http:// --api-url, or the right port"
+        else:
+            cause = "check --api-url / --site and any TLS-inspecting proxy"
+        text = f"the TLS handshake with {host} failed {doing}: {cause}."
+    elif isinstance(reason, (urllib3.exceptions.ProtocolError, ConnectionError)):
+        text = (
+            f"{host} closed or reset the connection {doing}. A proxy or firewall may be cutting it, or the server "
+            "is restarting; re-run the same command (it resumes, nothing is duplicated)."
+        )
+    else:
+        text = f"cannot talk to {host} {doing} ({type(reason).__name__}). Check --api-url / --site and the network."
+    return ProvisioningError(text)
+
+
+def _caused_by(exc: BaseException, kind: type) -> bool:
+    return isinstance(exc.__cause__, kind) or isinstance(exc.__context__, kind)
+
+
+def _explain_unreadable(kind: str, action: str, host: str) -> ProvisioningError:
+    return ProvisioningError(
+        f"{host} answered the request to {action} the {kind}, but not with the Datadog API's JSON. "
+        "It is probably not the Datadog API (a proxy, captive portal or web page): check --api-url / --site."
+    )
 
 
 class Provisioner:
@@ -249,18 +338,76 @@ class Provisioner:
         self.now = now or (lambda: current_time(settings.timezone))
         self.dashboard_id: str | None = None
         self.client = ApiClient(configuration(settings))
+        self.host = urlparse(self.client.configuration.host).netloc or self.client.configuration.host
         self.dashboards = DashboardsApi(self.client)
         self.monitors = MonitorsApi(self.client)
         self.downtimes = DowntimesApi(self.client)
+        self._deadline_at: float | None = None
+        self._current = ("start", "Datadog call")
+        self._given_up = threading.Event()
 
     def close(self):
         self.client.close()
 
+    def within_deadline(self, operation):
+        """Run `operation` (e.g. self.apply) and give up after settings.deadline seconds, retries included.
+
+        It runs in a worker thread so that nothing (a slow DNS answer, a retry wait) can hold the command past
+        the deadline; once given up, the worker sends no further request.
+        """
+        self._deadline_at = time.monotonic() + self.settings.deadline
+        result: dict = {}
+
+        def work():
+            try:
+                result["value"] = operation()
+            except BaseException as exc:  # handed to the calling thread
+                result["error"] = exc
+
+        worker = threading.Thread(target=work, name="my-metric-provision", daemon=True)
+        worker.start()
+        worker.join(self.settings.deadline)
+        if worker.is_alive():
+            self._given_up.set()
+            raise self._deadline_error()
+        if "error" in result:
+            raise result["error"]
+        return result.get("value")
+
+    def _deadline_error(self) -> ProvisioningError:
+        action, kind = self._current
+        return ProvisioningError(
+            f"gave up after the deadline of {self.settings.deadline:g} s while trying to {action} the {kind} "
+            f"at {self.host} (each attempt: connect timeout {self.settings.connect_timeout:g} s, read timeout "
+            f"{self.settings.read_timeout:g} s). Re-run when {self.host} answers: nothing is duplicated."
+        )
+
     def _call(self, kind, action, function, *args, **kwargs):
+        if self._given_up.is_set():
+            raise ProvisioningError(f"stopped before trying to {action} the {kind}: the deadline has passed.")
+        self._current = (action, kind)
+        if self._deadline_at is not None:
+            # An attempt never outlives the deadline; the client reads this before each request.
+            left = max(self._deadline_at - time.monotonic(), 0.001)
+            connect, read = self.settings.connect_timeout, self.settings.read_timeout
+            self.client.configuration.request_timeout = (min(connect, left), min(read, left))
         try:
             return function(*args, **kwargs)
         except ApiException as exc:
+            if not exc.status and "SSLError" in str(exc.reason):
+                # The client turns a TLS failure it sees first-hand into a status-0 ApiException.
+                reason = urllib3.exceptions.SSLError(str(exc.reason))
+                raise _explain_network(reason, kind, action, self.host, self.settings) from None
+            if exc.status and not _is_json(exc):
+                raise _explain_non_json(exc, kind, action, self.host) from None
             raise _explain(exc, kind, action, self.settings) from None
+        except (ApiTypeError, ApiValueError):
+            raise _explain_unreadable(kind, action, self.host) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
+                # The attempt was cut short by the deadline, not by its own timeout: say so.
+                raise self._deadline_error() from None
+            raise _explain_network(exc, kind, action, self.host, self.settings) from None
 
     def _lookup(self, kind, function, object_id):
         """GET one object by id; None when it no longer exists (404)."""
@@ -280,9 +427,9 @@ class Provisioner:
         found = self._call(
             "monitor",
             "list",
-            lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_TAG, name=name)),
+            lambda: list(self.monitors.list_monitors_with_pagination(monitor_tags=MANAGED_BY, name=name)),
         )
-        managed = [m for m in found if m.get("name") == name and MANAGED_TAG in (m.get("tags") or [])]
+        managed = [m for m in found if m.get("name") == name and MANAGED_BY in (m.get("tags") or [])]
         return sorted(managed, key=lambda m: m.id)
 
     def scan_dashboards(self) -> list[str]:
@@ -291,7 +438,7 @@ class Provisioner:
         found = self._call(
             "dashboard", "list", lambda: list(self.dashboards.list_dashboards_with_pagination(filter_deleted=False))
         )
-        return [d.id for d in found if d.get("title") == title and MARKER in (d.get("description") or "")]
+        return [d.id for d in found if d.get("title") == title and MANAGED_BY in (d.get("description") or "")]
 
     def scan_downtimes(self, monitor_id: int | None) -> dict[str, list[str]]:
         """Every downtime of the org, matched by marker (and monitor): only to recover a lost record."""
@@ -316,7 +463,7 @@ class Provisioner:
         identifier = attributes.get("monitor_identifier")
         if identifier is None or (monitor_id is not None and identifier.get("monitor_id") != monitor_id):
             return False
-        return str(attributes.get("status") or "") not in INACTIVE_DOWNTIME_STATES and MARKER in (
+        return str(attributes.get("status") or "") not in INACTIVE_DOWNTIME_STATES and MANAGED_BY in (
             attributes.get("message") or ""
         )
 
@@ -325,7 +472,7 @@ class Provisioner:
         recorded = records.ids.get(DASHBOARD)
         if recorded and DASHBOARD not in records.pending and not records.legacy:
             found = self._lookup("dashboard", self.dashboards.get_dashboard, recorded)
-            if found is not None and MARKER in (found.get("description") or ""):
+            if found is not None and MANAGED_BY in (found.get("description") or ""):
                 return recorded
             return None
         if DASHBOARD in records.pending or records.legacy:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import copy
 import re
+from datetime import date
 from pathlib import Path
 
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 
-from my_metric_provisioning import downtimes as dt
 from my_metric_provisioning.assets import DASHBOARD_FILE, MONITOR_FILE, Assets, integration_metrics, known_metrics
-from my_metric_provisioning.findings import Finding, did_you_mean, json_path
+from my_metric_provisioning.downtimes import Recurrence, coverage_problems, start_time_problems, zone
+from my_metric_provisioning.findings import Findings, did_you_mean, json_path, misspelling_hint
 from my_metric_provisioning.strict import check_payload
 
 RECOMMENDED_MONITOR_KEYS = {"version", "created_at", "last_updated_at", "title", "description", "definition", "tags"}
@@ -49,20 +50,20 @@ def metric_names(query: str) -> list[str]:
     return [m.group(1) for m in _METRIC.finditer(query) if m.group(1) != "by"]
 
 
-def check_metrics(query: str, where: str, source: str, allowed: set[str]) -> list[Finding]:
-    errors = []
+def check_metrics(query: str, where: str, source: str, allowed: set[str]) -> Findings:
+    found = Findings(source)
     for name in metric_names(query):
         if name not in allowed:
             hint = did_you_mean(name, allowed) or (
                 "add it to my_metric/metadata.csv if this integration submits it, or to "
                 "provisioning/my_metric_provisioning/data/known_metrics.csv with its source."
             )
-            errors.append(Finding(source, where, f"metric {name!r} is not known.", hint))
-    return errors
+            found.add(where, f"metric {name!r} is not known.", hint)
+    return found
 
 
-def check_anomalies(text: str, where: str, source: str) -> list[Finding]:
-    errors = []
+def check_anomalies(text: str, where: str, source: str) -> Findings:
+    found = Findings(source)
     for match in _ANOMALIES.finditer(text):
         depth, index, args, current = 1, match.end(), [], ""
         while index < len(text) and depth:
@@ -79,238 +80,323 @@ def check_anomalies(text: str, where: str, source: str) -> list[Finding]:
             index += 1
         args.append(current.strip())
         if len(args) < 3:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    "anomalies() needs a query, an algorithm and bounds.",
-                    "write anomalies(<query>, 'basic', 2).",
-                )
+            found.add(
+                where, "anomalies() needs a query, an algorithm and bounds.", "write anomalies(<query>, 'basic', 2)."
             )
             continue
         algorithm = args[1]
         if not re.fullmatch(r"'(basic|agile|robust)'", algorithm):
             bare = algorithm.strip("'\"")
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"anomalies() algorithm {algorithm} must be a quoted 'basic', 'agile' or 'robust'.",
-                    f"write anomalies({args[0]}, '{bare}', {args[2]}).",
-                )
+            found.add(
+                where,
+                f"anomalies() algorithm {algorithm} must be a quoted 'basic', 'agile' or 'robust'.",
+                f"write anomalies({args[0]}, '{bare}', {args[2]}).",
             )
-    return errors
+    return found
 
 
-def check_template_blocks(message: str, source: str, where: str) -> list[Finding]:
-    errors, stack = [], []
+def check_template_blocks(message: str, source: str, where: str) -> Findings:
+    found, stack = Findings(source), []
     for match in _BLOCK.finditer(message):
         sign, name = match.groups()
         if sign in "#^":
             stack.append(name)
         elif not stack:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"{{{{/{name}}}}} closes a block that was never opened.",
-                    f"add {{{{#{name}}}}} before it or remove it.",
-                )
+            found.add(
+                where,
+                f"{{{{/{name}}}}} closes a block that was never opened.",
+                f"add {{{{#{name}}}}} before it or remove it.",
             )
         elif stack[-1] != name:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"{{{{/{name}}}}} closes {{{{#{stack[-1]}}}}}.",
-                    f"close {{{{#{stack[-1]}}}}} with {{{{/{stack[-1]}}}}} first.",
-                )
+            found.add(
+                where,
+                f"{{{{/{name}}}}} closes {{{{#{stack[-1]}}}}}.",
+                f"close {{{{#{stack[-1]}}}}} with {{{{/{stack[-1]}}}}} first.",
             )
             stack.pop()
         else:
             stack.pop()
     for name in stack:
-        errors.append(
-            Finding(source, where, f"{{{{#{name}}}}} is never closed.", f"add {{{{/{name}}}}} after its text.")
-        )
-    return errors
+        found.add(where, f"{{{{#{name}}}}} is never closed.", f"add {{{{/{name}}}}} after its text.")
+    return found
 
 
-def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_FILE) -> list[Finding]:
-    errors = check_payload(dashboard, Dashboard, source)
+def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_FILE) -> Findings:
+    found = check_payload(dashboard, Dashboard, source)
     if dashboard.get("layout_type") != "ordered":
-        errors.append(
-            Finding(
-                source,
-                "$.layout_type",
-                "the overview must be an ordered layout (a timeboard).",
-                "set \"layout_type\": \"ordered\".",
-            )
+        found.add(
+            "$.layout_type", "the overview must be an ordered layout (a timeboard).", 'set "layout_type": "ordered".'
         )
-    variables = {v.get("name") for v in dashboard.get("template_variables", []) if isinstance(v, dict)}
+    variables = {v.get("name") for v in dashboard.get("template_variables") or [] if isinstance(v, dict)}
     for needed in ("host", "env"):
         if needed not in variables:
-            errors.append(
-                Finding(
-                    source,
-                    "$.template_variables",
-                    f"template variable {needed!r} is missing.",
-                    f"add {{\"name\": \"{needed}\", \"prefix\": \"{needed}\", \"defaults\": [\"*\"]}}.",
-                )
+            found.add(
+                "$.template_variables",
+                f"template variable {needed!r} is missing.",
+                f'add {{"name": "{needed}", "prefix": "{needed}", "defaults": ["*"]}}.',
             )
-    for path, text in _walk_queries(dashboard.get("widgets", []), ["widgets"]):
+    for path, text in _walk_queries(dashboard.get("widgets") or [], ["widgets"]):
         where = json_path(path)
         if path[-1] != "formula":
-            errors += check_metrics(text, where, source, allowed)
+            found += check_metrics(text, where, source, allowed)
             for var in _TEMPLATE_VAR.findall(text):
                 if var not in variables:
-                    errors.append(
-                        Finding(
-                            source,
-                            where,
-                            f"${var} is not a template variable of this dashboard.",
-                            did_you_mean(var, variables) or "define it in template_variables.",
-                        )
+                    found.add(
+                        where,
+                        f"${var} is not a template variable of this dashboard.",
+                        did_you_mean(var, variables) or "define it in template_variables.",
                     )
-        errors += check_anomalies(text, where, source)
-    return errors
+        found += check_anomalies(text, where, source)
+    found += check_challenge_dashboard(dashboard, source)
+    return found
 
 
-def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) -> list[Finding]:
-    errors = []
+def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) -> Findings:
+    found = Findings(source)
+    unknown = sorted(set(asset) - RECOMMENDED_MONITOR_KEYS)
     for key in sorted(RECOMMENDED_MONITOR_KEYS - set(asset)):
-        errors.append(
-            Finding(
-                source,
-                "$",
-                f"missing recommended-monitor key {key!r}.",
-                "see integrations-core */assets/monitors/*.json.",
-            )
-        )
-    for key in sorted(set(asset) - RECOMMENDED_MONITOR_KEYS):
-        errors.append(
-            Finding(
-                source,
-                json_path([key]),
-                f"unknown recommended-monitor key {key!r}.",
-                did_you_mean(key, RECOMMENDED_MONITOR_KEYS) or "remove it.",
-            )
+        hint = misspelling_hint(key, unknown) or "see integrations-core */assets/monitors/*.json."
+        found.add([key], f"missing recommended-monitor key {key!r}.", hint)
+    for key in unknown:
+        found.add(
+            [key],
+            f"unknown recommended-monitor key {key!r}.",
+            did_you_mean(key, RECOMMENDED_MONITOR_KEYS) or "remove it.",
         )
     if asset.get("version") != 2:
-        errors.append(Finding(source, "$.version", "recommended monitors use version 2.", "set \"version\": 2."))
-    if INTEGRATION_TAG not in asset.get("tags", []):
-        errors.append(
-            Finding(source, "$.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}.")
-        )
+        found.add("$.version", "recommended monitors use version 2.", 'set "version": 2.')
+    if INTEGRATION_TAG not in (asset.get("tags") or []):
+        found.add("$.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}.")
     definition = asset.get("definition")
     if not isinstance(definition, dict):
-        return errors + [
-            Finding(source, "$.definition", "the monitor definition is missing.", "add the Monitor API payload.")
-        ]
-    errors += [
-        Finding(f.source, "$.definition" + f.path[1:], f.message, f.hint)
-        for f in check_payload(definition, Monitor, source)
-    ]
-    if INTEGRATION_TAG not in definition.get("tags", []):
-        errors.append(
-            Finding(
-                source, "$.definition.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}."
-            )
-        )
-    query = definition.get("query", "")
-    message = definition.get("message", "")
-    options = definition.get("options", {}) or {}
-    errors += check_metrics(query, "$.definition.query", source, allowed)
-    errors += check_anomalies(query, "$.definition.query", source)
-    errors += check_template_blocks(message, source, "$.definition.message")
+        found.add("$.definition", "the monitor definition is missing.", "add the Monitor API payload.")
+        return found
+    found += check_payload(definition, Monitor, source, prefix=["definition"])
+    if INTEGRATION_TAG not in (definition.get("tags") or []):
+        found.add("$.definition.tags", f"the {INTEGRATION_TAG!r} tag is missing.", f"add {INTEGRATION_TAG!r}.")
+    query = definition.get("query") or ""
+    message = definition.get("message") or ""
+    options = definition.get("options") or {}
+    found += check_metrics(query, "$.definition.query", source, allowed)
+    found += check_anomalies(query, "$.definition.query", source)
+    found += check_template_blocks(message, source, "$.definition.message")
+    found += check_challenge_monitor(definition, source)
     grouped_by_host = re.search(r"\bby\s*\{[^}]*\bhost\b[^}]*\}", query) is not None
     if re.search(r"\{\{\s*host\.", message) and not grouped_by_host:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.query",
-                "the message uses {{host.*}} but the query is not grouped by host, so it stays empty.",
-                "group the query with 'by {host}' (a multi alert) or drop {{host.*}} from the message.",
-            )
+        found.add(
+            "$.definition.query",
+            "the message uses {{host.*}} but the query is not grouped by host, so it stays empty.",
+            "group the query with 'by {host}' (a multi alert) or drop {{host.*}} from the message.",
         )
     if re.search(r"@[\w.+-]+@[\w-]+\.\w+|@(slack|pagerduty|opsgenie|webhook)-", message):
-        errors.append(
-            Finding(
-                source,
-                "$.definition.message",
-                "the message hard-codes a notification handle.",
-                "remove it; `my-metric-provision apply --notify @handle` adds it.",
-            )
+        found.add(
+            "$.definition.message",
+            "the message hard-codes a notification handle.",
+            "remove it; `my-metric-provision apply --notify @handle` adds it.",
         )
     parsed = _MONITOR_QUERY.match(query)
     if not parsed:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.query",
-                f"cannot read the evaluation window and threshold of {query!r}.",
-                "write it like avg(last_5m):avg:my_metric{*} by {host} > 800.",
-            )
+        found.add(
+            "$.definition.query",
+            f"cannot read the evaluation window and threshold of {query!r}.",
+            "write it like avg(last_5m):avg:my_metric{*} by {host} > 800.",
         )
-        return errors
+        return found
     window_minutes = int(parsed.group(2)) * _UNIT_MINUTES[parsed.group(3)]
     comparator, query_value = parsed.group("op"), float(parsed.group("value"))
     thresholds = options.get("thresholds") or {}
     critical, warning = thresholds.get("critical"), thresholds.get("warning")
     if critical is None:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.options.thresholds.critical",
-                "no critical threshold.",
-                f"set it to the query's value {parsed.group('value')}.",
-            )
+        found.add(
+            "$.definition.options.thresholds.critical",
+            "no critical threshold.",
+            f"set it to the query's value {parsed.group('value')}.",
         )
     elif float(critical) != query_value:
-        errors.append(
-            Finding(
-                source,
-                "$.definition.options.thresholds.critical",
-                f"critical {critical} differs from the query's threshold {parsed.group('value')}.",
-                "make them equal; Datadog rejects the monitor otherwise.",
-            )
+        found.add(
+            "$.definition.options.thresholds.critical",
+            f"critical {critical} differs from the query's threshold {parsed.group('value')}.",
+            "make them equal; Datadog rejects the monitor otherwise.",
         )
     if critical is not None and warning is not None:
         above = comparator in (">", ">=")
         if above and not float(warning) < float(critical):
-            errors.append(
-                Finding(
-                    source,
-                    "$.definition.options.thresholds.warning",
-                    f"warning {warning} must be below critical {critical} for a '{comparator}' query.",
-                    "lower the warning threshold or swap the two values.",
-                )
+            found.add(
+                "$.definition.options.thresholds.warning",
+                f"warning {warning} must be below critical {critical} for a '{comparator}' query.",
+                "lower the warning threshold or swap the two values.",
             )
         if not above and not float(warning) > float(critical):
-            errors.append(
-                Finding(
-                    source,
-                    "$.definition.options.thresholds.warning",
-                    f"warning {warning} must be above critical {critical} for a '{comparator}' query.",
-                    "raise the warning threshold or swap the two values.",
-                )
+            found.add(
+                "$.definition.options.thresholds.warning",
+                f"warning {warning} must be above critical {critical} for a '{comparator}' query.",
+                "raise the warning threshold or swap the two values.",
             )
     if options.get("notify_no_data"):
         timeframe = options.get("no_data_timeframe")
         if timeframe is None or timeframe < 2 * window_minutes:
-            errors.append(
-                Finding(
-                    source,
-                    "$.definition.options.no_data_timeframe",
-                    f"no_data_timeframe {timeframe} is under twice the {window_minutes}-minute evaluation window.",
-                    f"set it to at least {2 * window_minutes}.",
-                )
+            found.add(
+                "$.definition.options.no_data_timeframe",
+                f"no_data_timeframe {timeframe} is under twice the {window_minutes}-minute evaluation window.",
+                f"set it to at least {2 * window_minutes}.",
             )
-    return errors
+    return found
 
 
-def check_manifest(assets: Assets, source: str = "manifest.json") -> list[Finding]:
-    errors = []
+# ---------------------------------------------------------------- what the hiring challenge asks
+# Each requirement of the challenge text (monitor and timeboard) is one rule, so that an edit that drops
+# one of them fails validation with the place to fix.
+CHALLENGE_METRIC = "my_metric"
+CHALLENGE_WINDOW = "last_5m"
+CHALLENGE_WARNING = 500
+CHALLENGE_CRITICAL = 800
+CHALLENGE_NO_DATA_MINUTES = 10
+CHALLENGE_QUERY = "avg(last_5m):avg:my_metric{*} by {host} > 800"
+_HOST_SCOPED = re.compile(r"\bmy_metric\{[^}]*(\$host\b|\bhost:)[^}]*\}|\bmy_metric\{[^}]*\}\s*by\s*\{[^}]*\bhost\b")
+_MYSQL_ANOMALIES = re.compile(r"anomalies\(\s*(?:\w+:)?mysql\.[\w.]+\{")
+_HOURLY_SUM = re.compile(r"\bmy_metric\{[^}]*\}(?:\s*by\s*\{[^}]*\})?\s*\)?\.rollup\(\s*sum\s*,\s*3600\s*\)")
+
+
+def _expressions(node, path):
+    """(json path, expression) for each thing a dashboard request draws, query names replaced by their queries."""
+    if isinstance(node, dict):
+        if isinstance(node.get("q"), str):
+            yield path + ["q"], node["q"]
+        queries = {
+            q.get("name"): q.get("query")
+            for q in node.get("queries") or []
+            if isinstance(q, dict) and isinstance(q.get("query"), str)
+        }
+        formulas = [f for f in node.get("formulas") or [] if isinstance(f, dict) and isinstance(f.get("formula"), str)]
+        for index, formula in enumerate(formulas):
+            text = re.sub(r"\b\w+\b", lambda m: queries.get(m.group(0), m.group(0)), formula["formula"])
+            yield path + ["formulas", index, "formula"], text
+        if queries and not formulas:
+            for index, query in enumerate(queries.values()):
+                yield path + ["queries", index, "query"], query
+        for key, value in node.items():
+            if key not in ("queries", "formulas", "q"):
+                yield from _expressions(value, path + [key])
+    elif isinstance(node, list):
+        for index, item in enumerate(node):
+            yield from _expressions(item, path + [index])
+
+
+def check_challenge_dashboard(dashboard: dict, source: str = DASHBOARD_FILE) -> Findings:
+    found = Findings(source)
+    drawn = [text for _, text in _expressions(dashboard.get("widgets") or [], ["widgets"])]
+    # The hourly sum is its own graph; the host-scoped one shows the raw values.
+    if not any(_HOST_SCOPED.search(text) and ".rollup(" not in text for text in drawn):
+        found.add(
+            "$.widgets",
+            "no widget shows my_metric scoped over the host (the challenge's first timeboard graph).",
+            "add a timeseries of avg:my_metric{$host,$env} by {host}.",
+        )
+    if not any(_MYSQL_ANOMALIES.search(text) for text in drawn):
+        found.add(
+            "$.widgets",
+            "no widget applies the anomalies function to a MySQL metric (the challenge's second graph).",
+            "add a timeseries of anomalies(avg:mysql.performance.queries{$host,$env}, 'basic', 2).",
+        )
+    if not any(_HOURLY_SUM.search(text) for text in drawn):
+        found.add(
+            "$.widgets",
+            "no widget sums my_metric over the past hour into one bucket (the challenge's third graph).",
+            "add a timeseries of sum:my_metric{$host,$env} by {host}.rollup(sum, 3600).",
+        )
+    return found
+
+
+def _block(message: str, name: str) -> str:
+    """The text of every {{#name}}...{{/name}} block of a monitor message."""
+    return "\n".join(re.findall(r"\{\{\s*#\s*" + name + r"\s*\}\}(.*?)\{\{\s*/\s*" + name + r"\s*\}\}", message, re.S))
+
+
+def check_challenge_monitor(definition: dict, source: str = MONITOR_FILE) -> Findings:
+    found = Findings(source)
+    query = definition.get("query") or ""
+    parsed = _MONITOR_QUERY.match(query)
+    if definition.get("type") not in ("query alert", "metric alert"):
+        found.add("$.definition.type", "the challenge asks for a metric monitor.", 'set "type": "query alert".')
+    if (
+        not parsed
+        or parsed.group(1) != CHALLENGE_WINDOW
+        or not query.lstrip().startswith("avg(")
+        or metric_names(parsed.group("body")) != [CHALLENGE_METRIC]
+    ):
+        found.add(
+            "$.definition.query",
+            "the challenge's monitor watches the average of my_metric over the past 5 minutes.",
+            f"write {CHALLENGE_QUERY!r}.",
+        )
+    elif parsed.group("op") != ">" or float(parsed.group("value")) != CHALLENGE_CRITICAL:
+        found.add(
+            "$.definition.query",
+            f"the challenge's monitor alerts above {CHALLENGE_CRITICAL}.",
+            f"end the query with '> {CHALLENGE_CRITICAL}'.",
+        )
+    options = definition.get("options") or {}
+    thresholds = options.get("thresholds") or {}
+    for level, expected in (("warning", CHALLENGE_WARNING), ("critical", CHALLENGE_CRITICAL)):
+        if thresholds.get(level) != expected:
+            found.add(
+                f"$.definition.options.thresholds.{level}",
+                f"the challenge asks for a {level} threshold of {expected}, not {thresholds.get(level)}.",
+                f'set "{level}": {expected}.',
+            )
+    if options.get("notify_no_data") is not True:
+        found.add(
+            "$.definition.options.notify_no_data",
+            "the challenge asks to be notified when there is no data.",
+            'set "notify_no_data": true.',
+        )
+    if options.get("no_data_timeframe") != CHALLENGE_NO_DATA_MINUTES:
+        found.add(
+            "$.definition.options.no_data_timeframe",
+            f"the challenge asks for no data over the past {CHALLENGE_NO_DATA_MINUTES} minutes, "
+            f"not {options.get('no_data_timeframe')}.",
+            f'set "no_data_timeframe": {CHALLENGE_NO_DATA_MINUTES}.',
+        )
+    message = definition.get("message") or ""
+    texts = {}
+    for state in ("is_alert", "is_warning", "is_no_data"):
+        texts[state] = _block(message, state).strip()
+        if not texts[state]:
+            found.add(
+                "$.definition.message",
+                f"no {{{{#{state}}}}} text: the challenge asks for a different message for alert, warning and no data.",
+                f"add {{{{#{state}}}}}...{{{{/{state}}}}} with its own text.",
+            )
+    if texts["is_alert"] and texts["is_alert"] in (texts["is_warning"], texts["is_no_data"]):
+        found.add(
+            "$.definition.message",
+            "the alert text is the same as another state's text.",
+            "say in each block what happened (alert, warning, no data).",
+        )
+    if texts["is_warning"] and texts["is_warning"] == texts["is_no_data"]:
+        found.add(
+            "$.definition.message", "the warning and no-data texts are the same.", "make them say different things."
+        )
+    for variable, what in (("value", "the metric value"), ("host.ip", "the host IP")):
+        if texts["is_alert"] and not re.search(r"\{\{\s*" + re.escape(variable) + r"\s*\}\}", texts["is_alert"]):
+            found.add(
+                "$.definition.message",
+                f"the alert text does not include {what}, which the challenge asks for.",
+                f"add {{{{{variable}}}}} inside {{{{#is_alert}}}}...{{{{/is_alert}}}}.",
+            )
+    return found
+
+
+def check_monitor_notifies(payload: dict, handle: str, source: str = MONITOR_FILE) -> Findings:
+    """The payload apply sends must notify the --notify handle (the challenge: "send you an email")."""
+    found = Findings(source)
+    if not handle or handle not in (payload.get("message") or ""):
+        found.add("$.definition.message", f"the monitor message does not notify {handle}.", "pass --notify @handle.")
+    return found
+
+
+def check_manifest(assets: Assets, source: str = "manifest.json") -> Findings:
+    found = Findings(source)
     base = assets.integration_dir
     listed_assets = assets.manifest.get("assets", {})
     for kind in ("dashboards", "monitors"):
@@ -318,108 +404,72 @@ def check_manifest(assets: Assets, source: str = "manifest.json") -> list[Findin
         listed_files = {str(Path(p)) for p in listed.values()}
         existing = {str(p.relative_to(base)) for p in (base / "assets" / kind).glob("*.json")}
         for missing in sorted(listed_files - existing):
-            errors.append(
-                Finding(
-                    source,
-                    f"$.assets.{kind}",
-                    f"lists {missing}, which does not exist.",
-                    "fix the path or remove the entry.",
-                )
+            found.add(
+                f"$.assets.{kind}", f"lists {missing}, which does not exist.", "fix the path or remove the entry."
             )
         for unlisted in sorted(existing - listed_files):
-            errors.append(
-                Finding(
-                    source,
-                    f"$.assets.{kind}",
-                    f"{unlisted} exists but is not listed.",
-                    f"add it under assets.{kind} with a short name.",
-                )
+            found.add(
+                f"$.assets.{kind}",
+                f"{unlisted} exists but is not listed.",
+                f"add it under assets.{kind} with a short name.",
             )
-    return errors
+    return found
 
 
-def check_downtime(name: str, payload: dict, source: str) -> list[Finding]:
-    errors = []
+def check_downtime(name: str, payload: dict, source: str) -> Findings:
+    found = Findings(source)
     attributes = payload.get("data", {}).get("attributes", {}) if isinstance(payload.get("data"), dict) else {}
     if "monitor_identifier" in attributes:
-        errors.append(
-            Finding(
-                source,
-                "$.data.attributes.monitor_identifier",
-                "the monitor is linked at provisioning time, by the id of the monitor apply creates.",
-                "remove monitor_identifier from the file.",
-            )
+        found.add(
+            "$.data.attributes.monitor_identifier",
+            "the monitor is linked at provisioning time, by the id of the monitor apply creates.",
+            "remove monitor_identifier from the file.",
         )
     linked = copy.deepcopy(payload)
     if isinstance(linked.get("data"), dict) and isinstance(linked["data"].get("attributes"), dict):
         linked["data"]["attributes"].setdefault("monitor_identifier", {"monitor_id": PLACEHOLDER_MONITOR_ID})
-    errors += check_payload(linked, DowntimeCreateRequest, source)
-    if errors:
-        return errors
+    found += check_payload(linked, DowntimeCreateRequest, source)
+    if found:
+        return found
     schedule = attributes.get("schedule", {})
     if "recurrences" not in schedule:
-        return [
-            Finding(
-                source,
-                "$.data.attributes.schedule",
-                "the schedule is not recurring.",
-                "use schedule.recurrences with rrule, start and duration.",
-            )
-        ]
+        found.add(
+            "$.data.attributes.schedule",
+            "the schedule is not recurring.",
+            "use schedule.recurrences with rrule, start and duration.",
+        )
+        return found
     for index, item in enumerate(schedule["recurrences"]):
         where = json_path(["data", "attributes", "schedule", "recurrences", index])
         if "DTSTART" in item.get("rrule", "").upper():
-            errors.append(
-                Finding(
-                    source, where + ".rrule", "rrule must not contain DTSTART.", "put the first occurrence in start."
-                )
-            )
+            found.add(where + ".rrule", "rrule must not contain DTSTART.", "put the first occurrence in start.")
         try:
-            dt.Recurrence.from_payload(item)
+            Recurrence.from_payload(item)
         except (KeyError, ValueError) as exc:
-            errors.append(
-                Finding(
-                    source,
-                    where,
-                    f"recurrence cannot be read: {exc}.",
-                    "use start like 2025-01-06T19:00:00 (local, no offset) and duration like 14h.",
-                )
+            found.add(
+                where,
+                f"recurrence cannot be read: {exc}.",
+                "use start like 2025-01-06T19:00:00 (local, no offset) and duration like 14h.",
             )
     if not schedule.get("timezone"):
-        errors.append(
-            Finding(
-                source,
-                "$.data.attributes.schedule.timezone",
-                "no timezone.",
-                "set an IANA name; --timezone overrides it.",
-            )
-        )
-    return errors
+        found.add("$.data.attributes.schedule.timezone", "no timezone.", "set an IANA name; --timezone overrides it.")
+    return found
 
 
-def check_downtime_coverage(payloads: dict[str, dict], tz_name: str, year: int) -> list[Finding]:
+def check_downtime_coverage(payloads: dict[str, dict], tz_name: str, year: int) -> Findings:
     values = list(payloads.values())
-    source = "downtimes (" + ", ".join(f"{n}.json" for n in payloads) + ")"
-    errors = [
-        Finding(
-            source,
-            "$.data.attributes.schedule.recurrences",
-            str(p),
+    found = Findings("downtimes (" + ", ".join(f"{n}.json" for n in payloads) + ")")
+    where = "$.data.attributes.schedule.recurrences"
+    for problem in coverage_problems(values, tz_name, year):
+        found.add(
+            where,
+            str(problem),
             "together the downtimes must mute all of 19:00-09:00 on weeknights and all weekend until Monday 09:00, "
             "and nothing of Monday-Friday 09:00-19:00.",
         )
-        for p in dt.coverage_problems(values, tz_name, year)
-    ]
-    errors += [
-        Finding(
-            source,
-            "$.data.attributes.schedule.recurrences",
-            p,
-            "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.",
-        )
-        for p in dt.start_time_problems(values, tz_name, year)
-    ]
-    return errors
+    for problem in start_time_problems(values, tz_name, year):
+        found.add(where, problem, "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.")
+    return found
 
 
 def with_timezone(payload: dict, tz_name: str) -> dict:
@@ -430,7 +480,9 @@ def with_timezone(payload: dict, tz_name: str) -> dict:
     return changed
 
 
-def validate_all(assets: Assets, tz_name: str | None = None, year: int = 2026) -> list[Finding]:
+def validate_all(assets: Assets, tz_name: str | None = None, year: int | None = None) -> Findings:
+    """Every finding about the assets; downtime coverage is proven over `year` (default: the current year)."""
+    year = year or date.today().year
     allowed = integration_metrics(assets.integration_dir) | set(known_metrics())
     errors = check_manifest(assets)
     errors += check_dashboard(assets.dashboard, allowed)
@@ -442,14 +494,13 @@ def validate_all(assets: Assets, tz_name: str | None = None, year: int = 2026) -
         if not found:
             structurally_valid[name] = payload
     if len(assets.downtimes) != 2:
-        errors.append(
-            Finding(
-                "downtimes",
-                "$",
-                f"expected 2 downtime files, found {len(assets.downtimes)}.",
-                "keep weeknights.json and weekend.json in my_metric_provisioning/data/downtimes/.",
-            )
+        count = Findings("downtimes")
+        count.add(
+            "$",
+            f"expected 2 downtime files, found {len(assets.downtimes)}.",
+            "keep weeknights.json and weekend.json in my_metric_provisioning/data/downtimes/.",
         )
+        errors += count
     if structurally_valid and len(structurally_valid) == len(assets.downtimes):
         zones = (
             {tz_name}
@@ -457,7 +508,7 @@ def validate_all(assets: Assets, tz_name: str | None = None, year: int = 2026) -
             else {p["data"]["attributes"]["schedule"]["timezone"] for p in structurally_valid.values()}
         )
         for zone_name in sorted(zones):
-            dt.zone(zone_name)
+            zone(zone_name)
             payloads = {n: with_timezone(p, zone_name) for n, p in structurally_valid.items()}
             errors += check_downtime_coverage(payloads, zone_name, year)
     return errors

@@ -17,11 +17,10 @@ from datadog_api_client.v1.api.snapshots_api import SnapshotsApi
 from datadog_api_client.v1.model.event_create_request import EventCreateRequest
 
 from my_metric_provisioning import provision
-from my_metric_provisioning.assets import Assets, UsageError
+from my_metric_provisioning.assets import DASHBOARD_FILE, AssetFileError, Assets
 from my_metric_provisioning.strict import to_model
 
 METRIC = "my_metric"
-MAX_MINUTES = 7 * 24 * 60
 EVENT_TAGS = ["integration:my_metric", "source:my-metric-provision"]
 _TEMPLATE_VARIABLE = re.compile(r"\$([A-Za-z0-9_.-]+)")
 
@@ -40,12 +39,6 @@ def dashboard_url(site: str, dashboard_id: str, now: datetime, minutes: int = 5)
     end = int(now.timestamp() * 1000)
     start = end - minutes * 60 * 1000
     return f"https://{app_host(site)}/dashboard/{dashboard_id}?from_ts={start}&to_ts={end}&live=true"
-
-
-def check_minutes(minutes: int) -> int:
-    if not 1 <= minutes <= MAX_MINUTES:
-        raise UsageError(f"--minutes {minutes}: give a number of minutes from 1 to {MAX_MINUTES}, e.g. --minutes 5.")
-    return minutes
 
 
 def _widgets(widgets):
@@ -93,9 +86,8 @@ def my_metric_graph(assets: Assets) -> Graph:
                     return Graph(
                         definition.get("title", METRIC), _resolve(text, assets.dashboard.get("template_variables", []))
                     )
-    raise UsageError(
-        f"{assets.integration_dir}/assets/dashboards: no timeseries widget queries {METRIC}; "
-        "restore the my_metric graph in the dashboard JSON."
+    raise AssetFileError(
+        f"{assets.integration_dir / DASHBOARD_FILE}: no timeseries widget queries {METRIC}; restore that graph."
     )
 
 

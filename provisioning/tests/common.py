@@ -1,6 +1,8 @@
 import io
 import re
+import shutil
 from datetime import datetime, timezone
+from pathlib import Path
 
 from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
@@ -43,3 +45,12 @@ def requests_of(fake, step):
     code, out = step()
     assert code == 0, out
     return fake.routes - before
+
+
+def integration_copy(tmp_path) -> Path:
+    """A copy of the integration's assets, manifest and metadata that a test may break."""
+    copy = tmp_path / "my_metric"
+    shutil.copytree(REPO_INTEGRATION / "assets", copy / "assets")
+    shutil.copy(REPO_INTEGRATION / "manifest.json", copy)
+    shutil.copy(REPO_INTEGRATION / "metadata.csv", copy)
+    return copy

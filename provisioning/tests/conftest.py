@@ -4,8 +4,10 @@ import secrets
 import fake_datadog
 import pytest
 from common import REPO_INTEGRATION, WORKING_HOURS
+from fake_datadog import FakeDatadog
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
+from my_metric_provisioning.downtimes import zone
 
 
 @pytest.fixture(scope="session")
@@ -16,6 +18,13 @@ def real_assets():
 @pytest.fixture
 def assets(real_assets):
     return copy.deepcopy(real_assets)
+
+
+@pytest.fixture
+def fake():
+    """A local HTTP server standing in for the Datadog API."""
+    with FakeDatadog() as server:
+        yield server
 
 
 @pytest.fixture
@@ -46,6 +55,6 @@ def clock(monkeypatch):
     class Clock:
         now = WORKING_HOURS
 
-    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(provision.dt.zone(tz_name)))
+    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(zone(tz_name)))
     monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
     return Clock

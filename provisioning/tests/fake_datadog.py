@@ -64,7 +64,24 @@ def route_of(path: str) -> tuple[str, str | None]:
     return path, None
 
 
-class FakeDatadog:
+class LocalServer:
+    """An HTTP server on a free port of 127.0.0.1, served from a thread while used as a context manager."""
+
+    def __init__(self, handler):
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class FakeDatadog(LocalServer):
     def __init__(self, now=None):
         self.dashboards: dict[str, dict] = {}
         self.monitors: dict[int, dict] = {}
@@ -78,17 +95,7 @@ class FakeDatadog:
         self.now = now or (lambda: utc_now())
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(self._handler())
 
     def fail(self, method, path_pattern, status, times=1, headers=None, after=0):
         """Answer `status` to the next `times` matching requests, once `after` of them went through."""

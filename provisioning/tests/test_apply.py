@@ -1,39 +1,10 @@
 import contextlib
-import io
-import re
 import secrets
 import socket
 
 import pytest
-from fake_datadog import FakeDatadog
+from common import FAST, apply, assert_no_key, cli, destroy
 from my_metric_provisioning import provision
-from my_metric_provisioning.cli import run
-
-FAST = ["--retry-backoff", "0", "--max-retries", "2"]
-
-
-@pytest.fixture
-def fake():
-    with FakeDatadog() as server:
-        yield server
-
-
-def cli(*argv):
-    out = io.StringIO()
-    code = run(list(argv), out=out)
-    return code, out.getvalue()
-
-
-def apply(fake, *extra):
-    return cli(
-        "--timezone", "Europe/Paris", "apply", "--notify", "@ops-team@example.com", "--api-url", fake.url, *FAST, *extra
-    )
-
-
-def assert_no_key(text, keys):
-    for value in keys.values():
-        assert value not in text
-    assert not re.search(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{40}\b", text)
 
 
 def test_two_applies_make_one_of_each_and_second_only_updates(fake, fake_keys):
@@ -68,7 +39,7 @@ def test_destroy_removes_only_what_apply_made(fake, fake_keys):
         "tags": ["integration:my_metric"],
     }
     assert apply(fake)[0] == 0
-    code, out = cli("destroy", "--api-url", fake.url, *FAST)
+    code, out = destroy(fake)
     assert code == 0, out
     assert list(fake.dashboards) == ["other-000-aaa"]
     assert list(fake.monitors) == [999]
@@ -136,6 +107,14 @@ def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch, fake_keys):
     assert '"monitor_id": "<id of the monitor above>"' in out
 
 
+def test_destroy_dry_run_describes_the_real_order(monkeypatch):
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    code, out = cli("destroy", "--dry-run", "--api-url", "http://127.0.0.1:9")
+    assert code == 0, out
+    steps = [out.index(step) for step in ("cancel the downtimes", "delete the dashboard", "delete the monitor last")]
+    assert steps == sorted(steps) and "holds those records" in out
+
+
 def test_missing_keys_are_named(monkeypatch):
     monkeypatch.delenv("DD_API_KEY", raising=False)
     monkeypatch.setenv("DD_APP_KEY", "x")
@@ -154,7 +133,7 @@ def test_missing_keys_are_named(monkeypatch):
         (["--timezone", "europe/paris", "validate"], "did you mean Europe/Paris?"),
         (
             ["apply", "--dry-run", "--site", "https://app.datadoghq.com"],
-            "--site 'https://app.datadoghq.com': give a Datadog site",
+            "--site 'https://app.datadoghq.com': not a Datadog site (did you mean 'datadoghq.com'?)",
         ),
         (["--assets-dir", "/nonexistent", "validate"], "--assets-dir: no manifest.json in /nonexistent"),
     ],

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from my_metric_provisioning import downtime_calendar as cal
-from my_metric_provisioning import downtimes as dt
+from my_metric_provisioning import downtimes
 from my_metric_provisioning.cli import run
 from my_metric_provisioning.rules import with_timezone
 
@@ -19,13 +19,15 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def validator_coverage(assets, zone_name, year):
     """What `validate` computes: muted wall-clock minutes of the year, per reading, from the stored files."""
-    tz = dt.zone(zone_name)
+    tz = downtimes.zone(zone_name)
     payloads = [with_timezone(p, zone_name) for p in assets.downtimes.values()]
-    recurrences = [r for p in payloads for r in dt.recurrences_of(p)]
+    recurrences = [r for p in payloads for r in downtimes.recurrences_of(p)]
     origin = datetime(year, 1, 1, tzinfo=tz)
-    minutes = dt._minute(datetime(year + 1, 1, 1, tzinfo=tz), origin)
-    muted = {reading: dt.muted_minutes(recurrences, tz, origin, minutes, reading) for reading in dt.READINGS}
-    return tz, origin, muted, dt.expected_minutes(tz, origin, minutes, year)
+    minutes = downtimes._minute(datetime(year + 1, 1, 1, tzinfo=tz), origin)
+    muted = {
+        reading: downtimes.muted_minutes(recurrences, tz, origin, minutes, reading) for reading in downtimes.READINGS
+    }
+    return tz, origin, muted, downtimes.expected_minutes(tz, origin, minutes, year)
 
 
 @pytest.mark.parametrize(
@@ -46,9 +48,9 @@ def test_grid_equals_the_validators_minute_coverage_including_clock_change_weeks
         for day in week.days:
             for minute, _fold, state in day.minutes:
                 local = datetime.combine(day.day, time(minute // 60, minute % 60), tzinfo=tz)
-                index = dt._minute(local, origin)
+                index = downtimes._minute(local, origin)
                 assert state in (cal.MUTED, cal.LIVE), (day.day, minute)
-                for reading in dt.READINGS:
+                for reading in downtimes.READINGS:
                     assert muted[reading][index] == (state == cal.MUTED), (day.day, minute, reading)
                 assert expected[index] == (state == cal.MUTED)
                 compared += 1

@@ -1,5 +1,7 @@
 import io
+from datetime import date
 
+from common import integration_copy
 from my_metric_provisioning.cli import run
 
 
@@ -7,20 +9,28 @@ def test_validate_passes_on_the_repository_assets():
     out = io.StringIO()
     assert run(["validate"], out=out) == 0, out.getvalue()
     assert out.getvalue().startswith("OK:")
+    assert f"over {date.today().year}, minute by minute" in out.getvalue()
 
 
 def test_validate_reports_a_broken_dashboard_with_its_path(tmp_path):
-    import shutil
-
-    from conftest import REPO_INTEGRATION
-
-    copy = tmp_path / "my_metric"
-    shutil.copytree(REPO_INTEGRATION / "assets", copy / "assets")
-    shutil.copy(REPO_INTEGRATION / "manifest.json", copy)
-    shutil.copy(REPO_INTEGRATION / "metadata.csv", copy)
+    copy = integration_copy(tmp_path)
     path = copy / "assets/dashboards/my_metric_overview.json"
     path.write_text(path.read_text().replace('"type": "timeseries"', '"type": "timeserie"', 1))
     out = io.StringIO()
     assert run(["--assets-dir", str(copy), "validate"], out=out) == 1
     assert "unknown WidgetDefinition type 'timeserie'. Hint: did you mean 'timeseries'" in out.getvalue()
     assert "$.widgets[1].definition.widgets[0].definition.type" in out.getvalue()
+
+
+def test_coverage_is_proven_over_the_current_year(monkeypatch):
+    from my_metric_provisioning import cli
+
+    class In2031(date):
+        @classmethod
+        def today(cls):
+            return date(2031, 6, 1)
+
+    monkeypatch.setattr(cli, "date", In2031)
+    out = io.StringIO()
+    assert run(["validate"], out=out) == 0, out.getvalue()
+    assert "over 2031, minute by minute" in out.getvalue()

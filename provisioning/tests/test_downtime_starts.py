@@ -5,13 +5,13 @@ import secrets
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from common import NOTIFY
+from common import NOTIFY, apply
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException
 from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
-from fake_datadog import PAST_START, FakeDatadog
-from my_metric_provisioning import downtimes as dt
+from fake_datadog import PAST_START
+from my_metric_provisioning import downtimes, provision
 from my_metric_provisioning.provision import (
     CATCH_UP,
     Provisioner,
@@ -55,7 +55,7 @@ def settings(zone):
 
 
 def apply_moment(zone, local, fold=0):
-    return local.replace(tzinfo=dt.zone(zone), fold=fold)
+    return local.replace(tzinfo=downtimes.zone(zone), fold=fold)
 
 
 def payloads_at(assets, zone, now):
@@ -77,34 +77,28 @@ def test_from_apply_on_exactly_nights_and_weekends_are_muted(real_assets, zone, 
     for payload in payloads:
         for item in payload["data"]["attributes"]["schedule"]["recurrences"]:
             start = datetime.fromisoformat(item["start"]).replace(tzinfo=now.tzinfo)
-            assert start >= now + dt.LEAD and start - now <= timedelta(days=7)
+            assert start >= now + downtimes.LEAD and start - now <= timedelta(days=7)
     catch_up = catch_up_payload(real_assets.downtimes["weekend"], 1, settings(zone), now)
     assert (catch_up is None) == (what in IN_WORKING_HOURS)
-    assert dt.coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
+    assert downtimes.coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
 
 
 @pytest.mark.parametrize("zone, local", [("Europe/Paris", datetime(2026, 5, 20, 23, 30))])
 def test_without_the_catch_up_the_current_night_would_alert(real_assets, zone, local):
     now = apply_moment(zone, local)
-    problems = [str(p) for p in dt.coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
+    problems = [str(p) for p in downtimes.coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
     assert problems[0].startswith("not muted: Wed 2026-05-20 23:30 to Thu 2026-05-21 05:00 Europe/Paris")
 
 
 def test_catch_up_ends_at_the_next_working_morning_across_a_clock_change():
-    tz = dt.zone("Europe/Paris")
-    start, end = dt.catch_up_window(datetime(2026, 3, 28, 22, 0, tzinfo=tz))
+    tz = downtimes.zone("Europe/Paris")
+    start, end = downtimes.catch_up_window(datetime(2026, 3, 28, 22, 0, tzinfo=tz))
     assert start is None and end == datetime(2026, 3, 30, 9, 0, tzinfo=tz)
     elapsed = end.astimezone(timezone.utc) - datetime(2026, 3, 28, 22, 0, tzinfo=tz).astimezone(timezone.utc)
     assert elapsed == timedelta(hours=34)  # the spring change takes an hour out of the weekend
-    start, end = dt.catch_up_window(datetime(2026, 5, 22, 18, 59, 30, tzinfo=tz))
+    start, end = downtimes.catch_up_window(datetime(2026, 5, 22, 18, 59, 30, tzinfo=tz))
     assert start == datetime(2026, 5, 22, 19, 0, tzinfo=tz) and end == datetime(2026, 5, 25, 9, 0, tzinfo=tz)
-    assert dt.catch_up_window(datetime(2026, 5, 22, 18, 58, tzinfo=tz)) is None
-
-
-@pytest.fixture
-def fake():
-    with FakeDatadog() as server:
-        yield server
+    assert downtimes.catch_up_window(datetime(2026, 5, 22, 18, 58, tzinfo=tz)) is None
 
 
 def provisioner(assets, fake, zone, when):
@@ -183,9 +177,9 @@ def test_the_local_api_refuses_a_past_anchor_as_datadog_may(real_assets, fake, c
 
 
 def test_apply_with_past_anchors_fails_against_the_local_api(assets, fake, clock, monkeypatch):
-    monkeypatch.setattr(dt, "next_start", lambda start, rrule, after: start)  # the stored 2025 anchors
-    from common import apply
+    monkeypatch.setattr(provision, "next_start", lambda start, rrule, after: start)  # the stored 2025 anchors
 
     code, out = apply(fake)
     assert code == 3 and "HTTP 400" in out
+    assert PAST_START in out and "Re-run the same command" not in out  # the server's reason, not a retry hint
     assert fake.active_downtimes() == []

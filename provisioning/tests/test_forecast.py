@@ -4,7 +4,7 @@ import json
 import shutil
 
 import pytest
-from conftest import REPO_INTEGRATION
+from common import REPO_INTEGRATION
 from my_metric_provisioning import forecast as fc
 from my_metric_provisioning.cli import run
 

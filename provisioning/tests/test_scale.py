@@ -12,12 +12,6 @@ pytestmark = pytest.mark.usefixtures("fake_keys")
 
 
 @pytest.fixture
-def fake():
-    with FakeDatadog() as server:
-        yield server
-
-
-@pytest.fixture
 def large(fake):
     fake.seed(**LARGE_ORG)
     return fake

@@ -7,18 +7,12 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from common import FAST, NOTIFY, WORKING_HOURS, apply, assert_no_key, cli
-from fake_datadog import FakeDatadog
+from my_metric_provisioning.assets import AssetFileError
 from my_metric_provisioning.snapshot import app_host, dashboard_url, my_metric_graph
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
 QUERY = "avg:my_metric{*} by {host}"  # the dashboard's `avg:my_metric{$host,$env} by {host}` at its defaults
-
-
-@pytest.fixture
-def fake():
-    with FakeDatadog() as server:
-        yield server
 
 
 def snapshot(fake, *extra):
@@ -51,6 +45,12 @@ def test_the_query_is_the_dashboards_my_metric_graph(assets):
     assert graph.query == QUERY
     assets.dashboard["template_variables"][0]["defaults"] = ["web-1"]
     assert my_metric_graph(assets).query == "avg:my_metric{host:web-1} by {host}"
+
+
+def test_a_dashboard_without_the_graph_names_the_file(assets):
+    assets.dashboard["widgets"] = []
+    with pytest.raises(AssetFileError, match=r"my_metric_overview\.json: no timeseries widget queries my_metric"):
+        my_metric_graph(assets)
 
 
 @pytest.mark.parametrize(

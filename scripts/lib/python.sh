@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts in scripts/: find_python X.Y prints the path of a CPython X.Y interpreter.
 # Order: $PYTHONXY (e.g. PYTHON313), pythonX.Y on PATH, pyenv's versions directory.
 find_python() {

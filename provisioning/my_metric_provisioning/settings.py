@@ -1,0 +1,34 @@
+"""What a provisioning run is told, kept free of the Datadog client so that the CLI can check its options
+before importing it (the client's import alone takes a large part of a second)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# The sites datadog-api-client accepts for its `site` server variable; a test keeps this list equal to the client's.
+KNOWN_SITES = (
+    "datadoghq.com",
+    "us3.datadoghq.com",
+    "us5.datadoghq.com",
+    "ap1.datadoghq.com",
+    "ap2.datadoghq.com",
+    "uk1.datadoghq.com",
+    "datadoghq.eu",
+    "ddog-gov.com",
+    "us2.ddog-gov.com",
+)
+
+
+@dataclass
+class Settings:
+    notify: str
+    timezone: str
+    site: str = "datadoghq.com"
+    api_url: str | None = None
+    max_retries: int = 3
+    retry_backoff: float = 2.0
+    connect_timeout: float = 10.0  # seconds to open the connection, per attempt
+    read_timeout: float = 60.0  # seconds without a byte of the answer, per attempt
+    deadline: float = 300.0  # seconds for the whole apply or destroy, retries and waits included
+    api_key: str = field(default="", repr=False)
+    app_key: str = field(default="", repr=False)

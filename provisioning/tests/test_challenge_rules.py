@@ -1,0 +1,222 @@
+"""Each requirement the hiring challenge states for the monitor and the timeboard is a rule: breaking it
+in the real assets fails validation at the right place, with a hint."""
+
+import pytest
+from my_metric_provisioning.assets import integration_metrics, known_metrics
+from my_metric_provisioning.provision import Settings, monitor_payload
+from my_metric_provisioning.rules import check_dashboard, check_monitor, check_monitor_notifies
+
+pytestmark = pytest.mark.usefixtures("assets")
+
+
+def definition(assets):
+    return assets.monitor["definition"]
+
+
+def options(assets):
+    return definition(assets)["options"]
+
+
+def replace_in_message(old, new):
+    def change(assets):
+        assert old in definition(assets)["message"]
+        definition(assets)["message"] = definition(assets)["message"].replace(old, new)
+
+    return change
+
+
+def set_key(getter, key, value):
+    def change(assets):
+        getter(assets)[key] = value
+
+    return change
+
+
+def delete_key(getter, key):
+    def change(assets):
+        del getter(assets)[key]
+
+    return change
+
+
+def set_threshold(level, value):
+    def change(assets):
+        options(assets)["thresholds"][level] = value
+
+    return change
+
+
+ALERT_BLOCK = (
+    "{{#is_alert}}\n**ALERT**: my_metric on {{host.name}} (IP {{host.ip}}) averaged {{value}} over the last 5 "
+    "minutes, above the alert threshold of {{threshold}}.\n{{/is_alert}}\n"
+)
+
+MONITOR_BREAKS = {
+    "alert text without the host ip": (
+        replace_in_message("(IP {{host.ip}}) ", ""),
+        "$.definition.message",
+        "does not include the host IP",
+    ),
+    "alert text without the value": (
+        replace_in_message("averaged {{value}} over the last 5 minutes, above the alert", "is above the alert"),
+        "$.definition.message",
+        "does not include the metric value",
+    ),
+    "no alert block": (replace_in_message(ALERT_BLOCK, ""), "$.definition.message", "no {{#is_alert}} text"),
+    "no warning block": (
+        replace_in_message("{{#is_warning}}", "{{#is_recovery}}"),
+        "$.definition.message",
+        "no {{#is_warning}} text",
+    ),
+    "no no-data block": (
+        replace_in_message("{{#is_no_data}}", "{{#is_recovery}}"),
+        "$.definition.message",
+        "no {{#is_no_data}} text",
+    ),
+    "same text for alert and warning": (
+        lambda assets: definition(assets).update(
+            message="{{#is_alert}}my_metric {{value}} on {{host.ip}}{{/is_alert}}"
+            "{{#is_warning}}my_metric {{value}} on {{host.ip}}{{/is_warning}}{{#is_no_data}}no data{{/is_no_data}}"
+        ),
+        "$.definition.message",
+        "the alert text is the same as another state's text",
+    ),
+    "same text for warning and no data": (
+        lambda assets: definition(assets).update(
+            message="{{#is_alert}}my_metric {{value}} on {{host.ip}}{{/is_alert}}"
+            "{{#is_warning}}check it{{/is_warning}}{{#is_no_data}}check it{{/is_no_data}}"
+        ),
+        "$.definition.message",
+        "the warning and no-data texts are the same",
+    ),
+    "warning threshold not 500": (set_threshold("warning", 600), "$.definition.options.thresholds.warning", "500"),
+    "no warning threshold": (
+        lambda assets: options(assets)["thresholds"].pop("warning"),
+        "$.definition.options.thresholds.warning",
+        "warning threshold of 500",
+    ),
+    "critical threshold not 800": (
+        lambda assets: (
+            set_threshold("critical", 900)(assets),
+            definition(assets).update(query="avg(last_5m):avg:my_metric{*} by {host} > 900"),
+        ),
+        "$.definition.options.thresholds.critical",
+        "critical threshold of 800",
+    ),
+    "alert not above 800": (
+        lambda assets: definition(assets).update(query="avg(last_5m):avg:my_metric{*} by {host} > 900"),
+        "$.definition.query",
+        "alerts above 800",
+    ),
+    "alert below instead of above": (
+        lambda assets: (
+            definition(assets).update(query="avg(last_5m):avg:my_metric{*} by {host} < 800"),
+            options(assets)["thresholds"].update(warning=900),
+        ),
+        "$.definition.query",
+        "alerts above 800",
+    ),
+    "window not 5 minutes": (
+        set_key(definition, "query", "avg(last_10m):avg:my_metric{*} by {host} > 800"),
+        "$.definition.query",
+        "over the past 5 minutes",
+    ),
+    "maximum instead of average": (
+        set_key(definition, "query", "max(last_5m):avg:my_metric{*} by {host} > 800"),
+        "$.definition.query",
+        "the average of my_metric",
+    ),
+    "another metric": (
+        set_key(definition, "query", "avg(last_5m):avg:system.cpu.user{*} by {host} > 800"),
+        "$.definition.query",
+        "the average of my_metric",
+    ),
+    "not a metric monitor": (set_key(definition, "type", "service check"), "$.definition.type", "metric monitor"),
+    "no-data notification off": (
+        set_key(options, "notify_no_data", False),
+        "$.definition.options.notify_no_data",
+        "notified when there is no data",
+    ),
+    "no-data notification missing": (
+        delete_key(options, "notify_no_data"),
+        "$.definition.options.notify_no_data",
+        "notified when there is no data",
+    ),
+    "no-data window not 10 minutes": (
+        set_key(options, "no_data_timeframe", 20),
+        "$.definition.options.no_data_timeframe",
+        "no data over the past 10 minutes",
+    ),
+}
+
+
+def first_group_query(assets, group, index):
+    request = assets.dashboard["widgets"][group]["definition"]["widgets"][index]["definition"]["requests"][0]
+    return request
+
+
+DASHBOARD_BREAKS = {
+    "my_metric not scoped over the host": (
+        lambda assets: first_group_query(assets, 1, 0)["queries"][0].update(query="avg:my_metric{$env}"),
+        "scoped over the host",
+    ),
+    "anomalies on a non-MySQL metric": (
+        lambda assets: first_group_query(assets, 2, 0)["queries"][0].update(query="avg:my_metric{$host,$env}"),
+        "anomalies function to a MySQL metric",
+    ),
+    "MySQL metric without anomalies": (
+        lambda assets: first_group_query(assets, 2, 0)["formulas"][0].update(formula="query1"),
+        "anomalies function to a MySQL metric",
+    ),
+    "rollup average instead of sum": (
+        lambda assets: first_group_query(assets, 1, 1)["queries"][0].update(
+            query="sum:my_metric{$host,$env} by {host}.rollup(avg, 3600)"
+        ),
+        "sums my_metric over the past hour",
+    ),
+    "rollup over ten minutes": (
+        lambda assets: first_group_query(assets, 1, 1)["queries"][0].update(
+            query="sum:my_metric{$host,$env} by {host}.rollup(sum, 600)"
+        ),
+        "sums my_metric over the past hour",
+    ),
+    "no rollup": (
+        lambda assets: first_group_query(assets, 1, 1)["queries"][0].update(
+            query="sum:my_metric{$host,$env} by {host}"
+        ),
+        "sums my_metric over the past hour",
+    ),
+}
+
+
+@pytest.fixture
+def allowed(real_assets):
+    return integration_metrics(real_assets.integration_dir) | set(known_metrics())
+
+
+@pytest.mark.parametrize("name", MONITOR_BREAKS)
+def test_breaking_a_monitor_requirement_fails_validation(assets, allowed, name):
+    change, path, expected = MONITOR_BREAKS[name]
+    assert not [f for f in check_monitor(assets.monitor, allowed) if expected in f.message]
+    change(assets)
+    found = [f for f in check_monitor(assets.monitor, allowed) if expected in f.message]
+    assert found, [str(f) for f in check_monitor(assets.monitor, allowed)]
+    assert all(f.path == path and f.hint for f in found), [str(f) for f in found]
+
+
+@pytest.mark.parametrize("name", DASHBOARD_BREAKS)
+def test_breaking_a_timeboard_requirement_fails_validation(assets, allowed, name):
+    change, expected = DASHBOARD_BREAKS[name]
+    assert not [f for f in check_dashboard(assets.dashboard, allowed) if expected in f.message]
+    change(assets)
+    found = [f for f in check_dashboard(assets.dashboard, allowed) if expected in f.message]
+    assert found, [str(f) for f in check_dashboard(assets.dashboard, allowed)]
+    assert all(f.path == "$.widgets" and f.hint for f in found), [str(f) for f in found]
+
+
+def test_the_sent_monitor_notifies_the_handle(real_assets):
+    payload = monitor_payload(real_assets, Settings(notify="@ops@example.com", timezone="UTC"))
+    assert check_monitor_notifies(payload, "@ops@example.com") == []
+    payload["message"] = payload["message"].replace("@ops@example.com", "")
+    found = check_monitor_notifies(payload, "@ops@example.com")
+    assert [f.path for f in found] == ["$.definition.message"] and found[0].hint
