@@ -192,7 +192,7 @@ def test_monitor_is_sent_with_the_asset_tags_and_the_managed_tag(fake, fake_keys
     assert apply(fake)[0] == 0
     [monitor] = fake.monitors.values()
     own_tags = {tag for tag in monitor["tags"] if not tag.startswith(provision.RECORD_PREFIX)}
-    assert own_tags == set(real_assets.monitor["definition"]["tags"]) | {provision.MANAGED_TAG}
+    assert own_tags == set(real_assets.monitor["definition"]["tags"]) | {provision.MANAGED_BY}
 
 
 def test_401_says_to_check_the_keys_and_site(fake, fake_keys):
