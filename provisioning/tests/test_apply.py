@@ -1,9 +1,11 @@
 import contextlib
+import json
 import secrets
 import socket
 
 import pytest
 from common import FAST, apply, assert_no_key, cli, destroy
+from datadog_api_client.exceptions import ApiException
 from my_metric_provisioning import provision
 
 
@@ -185,6 +187,10 @@ def test_retries_follow_the_settings():
         provision.Settings(notify="@a", timezone="UTC", max_retries=5, retry_backoff=0.5)
     ).retry_policy
     assert (policy.total, policy.backoff_factor) == (5, 0.5)
+    timeouts = provision.configuration(
+        provision.Settings(notify="@a", timezone="UTC", connect_timeout=3, read_timeout=7)
+    )
+    assert timeouts.request_timeout == (3, 7)
     assert 429 in policy.RETRY_AFTER_STATUS_CODES
 
 
@@ -240,3 +246,24 @@ def test_two_managed_monitors_are_named_in_a_warning(fake, fake_keys):
         f"warning: 2 monitor objects carry the provisioning marker; kept {first_id}, left {first_id + 100} "
         "(remove them with destroy --full-scan, then apply)." in out
     )
+
+
+def test_server_error_names_status_reason_action_and_host(fake, fake_keys):
+    fake.fail("POST", "/api/v2/downtime", 500, times=3)
+    code, out = apply(fake)
+    assert code == 3
+    assert f"HTTP 500 Internal Server Error while trying to create the downtime at {fake.url}. " in out
+
+
+def test_a_refused_scan_names_the_downtime_permission(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.fail("GET", "/api/v2/downtime", 403)
+    code, out = apply(fake, "--full-scan")
+    assert code == 3
+    assert "403 Forbidden while trying to list the downtime at" in out and "monitors_downtime" in out
+
+
+def test_a_long_error_body_is_cut_to_300_characters():
+    error = ApiException(status=400, reason="Bad Request")
+    error.body = json.dumps({"errors": ["x" * 400]})
+    assert provision._server_errors(error) == "x" * 297 + "..."
