@@ -4,7 +4,7 @@ import secrets
 import socket
 
 import pytest
-from common import FAST, apply, assert_no_key, cli, destroy
+from common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy
 from datadog_api_client.exceptions import ApiException
 from my_metric_provisioning import provision
 
@@ -267,3 +267,32 @@ def test_a_long_error_body_is_cut_to_300_characters():
     error = ApiException(status=400, reason="Bad Request")
     error.body = json.dumps({"errors": ["x" * 400]})
     assert provision._server_errors(error) == "x" * 297 + "..."
+
+
+def test_second_apply_reports_each_object_updated_by_id(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    code, out = apply(fake)
+    assert code == 0, out
+    [monitor_id] = fake.monitors
+    [dashboard_id] = fake.dashboards
+    assert f"updated  monitor (id {monitor_id})" in out.splitlines()
+    assert f"updated  dashboard (id {dashboard_id})" in out.splitlines()
+
+
+def test_a_recorded_downtime_moved_to_another_monitor_is_not_adopted(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    moved_id, moved = next(iter(fake.downtimes.items()))
+    moved["attributes"]["monitor_identifier"] = {"monitor_id": 999}
+    code, out = apply(fake)
+    assert code == 0, out
+    assert fake.count("PATCH", f"/api/v2/downtime/{moved_id}") == 0
+    assert moved["attributes"]["monitor_identifier"] == {"monitor_id": 999}
+    assert out.count("created") == 1
+
+
+def test_the_catch_up_downtime_is_displayed_in_the_chosen_timezone(real_assets):
+    settings = provision.Settings(notify="@a@example.com", timezone="Europe/Paris")
+    template = real_assets.downtimes["weekend"]
+    assert template["data"]["attributes"]["display_timezone"] != "Europe/Paris"
+    payload = provision.catch_up_payload(template, 42, settings, WEEKNIGHT)
+    assert payload["data"]["attributes"]["display_timezone"] == "Europe/Paris"
