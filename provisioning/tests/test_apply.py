@@ -194,11 +194,13 @@ def test_retries_follow_the_settings():
     assert 429 in policy.RETRY_AFTER_STATUS_CODES
 
 
-def test_monitor_is_sent_with_the_asset_tags_and_the_managed_tag(fake, fake_keys, real_assets):
+def test_monitor_is_sent_with_the_asset_message_and_tags_plus_notify_and_managed_tag(fake, fake_keys, real_assets):
     assert apply(fake)[0] == 0
     [monitor] = fake.monitors.values()
     own_tags = {tag for tag in monitor["tags"] if not tag.startswith(provision.RECORD_PREFIX)}
     assert own_tags == set(real_assets.monitor["definition"]["tags"]) | {provision.MANAGED_BY}
+    asset_message = real_assets.monitor["definition"]["message"].rstrip()
+    assert monitor["message"] == f"{asset_message}\n\nNotify: @ops-team@example.com"
 
 
 def test_401_says_to_check_the_keys_and_site(fake, fake_keys):

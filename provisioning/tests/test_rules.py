@@ -251,6 +251,17 @@ MONITOR_FINDINGS = {
         "$.definition.message: {{/is_alert}} closes {{#is_warning}}. Hint: close {{#is_warning}} with "
         "{{/is_warning}} first.",
     ),
+    "block never closed": (
+        lambda assets: monitor_definition(assets).update(
+            message=monitor_definition(assets)["message"].replace("{{/is_warning}}", "")
+        ),
+        "$.definition.message: {{#is_warning}} is never closed. Hint: add {{/is_warning}} after its text.",
+    ),
+    "unknown metric in the query": (
+        lambda assets: monitor_definition(assets).update(query="avg(last_5m):avg:zzz.qqq{*} by {host} > 800"),
+        "$.definition.query: metric 'zzz.qqq' is not known. Hint: add it to my_metric/metadata.csv if this "
+        "integration submits it, or to provisioning/my_metric_provisioning/data/known_metrics.csv with its source.",
+    ),
     "hard-coded handle": (
         append_to_message(" @slack-ops"),
         "$.definition.message: the message hard-codes a notification handle. "
