@@ -186,8 +186,9 @@ def test_apply_with_past_anchors_fails_against_the_local_api(assets, fake, clock
 
 
 def test_coverage_is_judged_inside_the_window_only():
-    # One day from Tuesday 19:00 without any downtime: that night is reported, not the next evening.
-    origin = datetime(2026, 5, 19, 19, 0, tzinfo=downtimes.zone("UTC"))
+    # One day from Tuesday 18:59 (an odd minute) without any downtime: that night is reported from its first
+    # minute, and not the next evening.
+    origin = datetime(2026, 5, 19, 18, 59, tzinfo=downtimes.zone("UTC"))
     assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, [])] == [
         f"not muted: Tue 2026-05-19 19:00 to Wed 2026-05-20 09:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")

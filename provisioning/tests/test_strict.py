@@ -39,6 +39,10 @@ MONITOR_FINDINGS = {
         lambda d: d.update(options=[1]),
         f"$.definition.options: [1] has the wrong type; expected a MonitorOptions. {WRONG_TYPE_FIX}",
     ),
+    "object for a string": (
+        lambda d: d.update(name={"text": "x"}),
+        f"$.definition.name: {{'text': 'x'}} has the wrong type; expected a string. {WRONG_TYPE_FIX}",
+    ),
     "string for a list": (
         lambda d: d.update(tags="a"),
         f"$.definition.tags: 'a' has the wrong type; expected a list. {WRONG_TYPE_FIX}",
