@@ -1,80 +1,60 @@
 """The whole my_metric integration working locally: no Docker, no Datadog account.
 
-Started by ``scripts/run-local``, which prepares ``.venv-local/`` (Python 3.13, flask_demo,
-provisioning, the APM test agent) and runs this file in it. Six steps, with progress as they go:
-
-1. setup: the local virtualenv and the working directory ``.local-run/``;
-2. my_metric check: build the wheel, install it into a virtualenv holding only
-   ``datadog-checks-base[deps]`` (the Agent's embedded Python), run it as ``datadog-agent check``;
-3. APM: Datadog's APM test agent and flask_demo (gunicorn + ddtrace-run) on free loopback ports,
-   a request to every route, the traces read back;
-4. MySQL: when a server answers, the least-privilege ``datadog`` user set up and verified, and the
-   database route exercised as that user; otherwise one line saying why not;
-5. Datadog assets: dashboard, monitor and downtimes validated, the provisioning plan printed
-   (``--apply --notify @handle`` with DD_API_KEY/DD_APP_KEY applies it for real);
-6. summary; the exit code is 0 only when every part that ran succeeded.
-
-Every process started here is stopped on exit, on Ctrl-C and when a step fails.
+Run by ``scripts/run-local`` in ``.venv-local/``. Every option is checked before any work starts;
+then: 1 setup, 2 the my_metric check built, installed and run as the Agent does, 3 APM (the test
+agent and flask_demo under ddtrace-run), 4 MySQL (accounts of the tour's own, dropped at the end),
+5 the Datadog assets (validated, planned, drawn; ``--apply`` applies them), 6 the summary.
+Whatever ends the run (its end, INT, TERM, HUP, the parent's death) stops every process it started.
+The work itself is done by the repository's packages; this file only orders it and reports.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
-import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
+try:
+    import agent_standin as standin
+    import pymysql
 
-SCRIPTS_DIR = Path(__file__).resolve().parent
-REPO_ROOT = SCRIPTS_DIR.parent
-sys.path[:0] = [str(SCRIPTS_DIR), str(REPO_ROOT / 'deploy' / 'mysql')]
+    import flask_demo_harness as harness
+    import mysql_datadog_user as mysql
+except ModuleNotFoundError as error:  # --help and option errors work before scripts/run-local set up .venv-local
+    MISSING_MODULE: ModuleNotFoundError | None = error
+else:
+    MISSING_MODULE = None
 
-import agent_install  # noqa: E402  (scripts/)
-import datadog_user  # noqa: E402  (deploy/mysql/)
-import pymysql  # noqa: E402
-
-from flask_demo.harness import (  # noqa: E402
-    ROUTES,
-    HarnessError,
-    apm_test_agent,
-    send_traffic,
-    spans_by_service_and_resource,
-    traced_app,
-)
-
+REPO_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = REPO_ROOT / '.local-run'
-DIST_DIR = WORK_DIR / 'dist'
-AGENT_PYTHON_DIR = WORK_DIR / 'agent-python'
-AGENT_PYTHON_BASELINE = AGENT_PYTHON_DIR / 'base-freeze.txt'
-CONF_D = WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d'
 LOG_DIR = WORK_DIR / 'logs'
-PLAN_FILE = WORK_DIR / 'provisioning-plan.txt'
-DATADOG_PASSWORD_FILE = WORK_DIR / 'mysql-datadog-password'
-
-WHEEL_DISTRIBUTION = 'datadog-my-metric'
-AGENT_DEFAULT_INTERVAL = 15
+AGENT_PYTHON_DIR = WORK_DIR / 'agent-python'
+EXAMPLE_CONFIG = REPO_ROOT / 'my_metric/datadog_checks/my_metric/data/conf.yaml.example'
+TOTAL_STEPS = 6
 QUICK_INTERVAL = 1.0
 DATABASE_ROUTE = '/api/db'
-TOTAL_STEPS = 6
 KEY_VARIABLES = ('DD_API_KEY', 'DD_APP_KEY')
+# Names reserved for the tour: it creates them, drops them, and may replace what a killed run left.
+TOUR_NAMES = {'agent_user': 'datadog_tour', 'app_user': 'flask_demo_tour', 'database': 'flask_demo_tour'}
+TOUR_AGENT_USER, TOUR_APP_USER, TOUR_DATABASE = TOUR_NAMES.values()
+PROVISION = [sys.executable, '-m', 'my_metric_provisioning', '--assets-dir', str(REPO_ROOT / 'my_metric')]
 
 
 class StepFailed(Exception):
     """A step could not do its job; the message says what went wrong and what to do."""
 
 
-class Interrupted(BaseException):
-    """SIGTERM received; handled like Ctrl-C."""
+class Stopped(BaseException):
+    """A signal ended the run."""
 
 
 @dataclass
@@ -85,530 +65,314 @@ class StepResult:
     details: list[str] = field(default_factory=list)
 
 
-# The step being run, for the message printed on Ctrl-C.
-current_step = {'name': 'setup'}
-
-
-def progress(step: int, name: str, message: str) -> None:
-    current_step['name'] = f'{step}/{TOTAL_STEPS} {name}'
-    print(f'[{step}/{TOTAL_STEPS}] {name}: {message}', flush=True)
-
-
-# --- processes -----------------------------------------------------------------------------------
-
-
-def descendant_pids(root: int) -> list[int]:
-    """Every live process below ``root`` in the process tree, children before their parents' siblings."""
-    children: dict[int, list[int]] = {}
-    for stat_path in Path('/proc').glob('[0-9]*/stat'):
-        try:
-            stat = stat_path.read_text()
-        except OSError:
-            continue
-        # The command name may contain spaces and parentheses; the fields after the last ')' do not.
-        parent = int(stat.rsplit(')', 1)[1].split()[1])
-        children.setdefault(parent, []).append(int(stat_path.parent.name))
-    found, pending = [], [root]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
-
-
-def stop_descendants(grace: float = 5.0) -> None:
-    """SIGTERM every process this run started that is still alive, then SIGKILL what remains."""
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        pids = descendant_pids(os.getpid())
-        if not pids:
-            return
-        for pid in pids:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.kill(pid, sig)
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline and descendant_pids(os.getpid()):
-            with contextlib.suppress(ChildProcessError):
-                while os.waitpid(-1, os.WNOHANG)[0]:
-                    pass
-            time.sleep(0.05)
-
-
-def raise_interrupted(signum, frame):
-    raise Interrupted()
-
-
-# --- step 1: setup -------------------------------------------------------------------------------
-
-
-def setup_step(step: int) -> StepResult:
-    name = 'setup'
-    for directory in (DIST_DIR, CONF_D, LOG_DIR):
-        directory.mkdir(parents=True, exist_ok=True)
-    python = f'Python {sys.version.split()[0]}'
-    progress(step, name, f'{python} in {Path(sys.prefix).name}/, working files in {WORK_DIR.name}/')
-    return StepResult(name, headline=f'{python}, {Path(sys.prefix).name}/ and {WORK_DIR.name}/ ready')
-
-
-# --- step 2: the my_metric check -----------------------------------------------------------------
-
-
-def pip_freeze(python: Path) -> str:
-    return subprocess.run(
-        [str(python), '-m', 'pip', 'freeze', '--disable-pip-version-check', '--exclude', WHEEL_DISTRIBUTION],
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout
-
-
-def agent_python_is_clean() -> bool:
-    """True when the agent-python venv holds exactly what it held right after creation (plus our wheel)."""
-    python = AGENT_PYTHON_DIR / 'bin' / 'python'
-    if not (python.exists() and AGENT_PYTHON_BASELINE.exists()):
-        return False
-    try:
-        return pip_freeze(python) == AGENT_PYTHON_BASELINE.read_text()
-    except (subprocess.CalledProcessError, OSError):
-        return False
-
-
-def ensure_agent_python(step: int, name: str) -> Path:
-    if agent_python_is_clean():
-        progress(step, name, f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (only datadog-checks-base[deps])')
-        return AGENT_PYTHON_DIR / 'bin' / 'python'
-    progress(step, name, 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python; ~40 s)')
-    shutil.rmtree(AGENT_PYTHON_DIR, ignore_errors=True)
-    python = agent_install.create_agent_python(AGENT_PYTHON_DIR)
-    AGENT_PYTHON_BASELINE.write_text(pip_freeze(python))
-    return python
-
-
-def build_and_install_wheel(step: int, name: str, agent_python: Path) -> Path:
-    for old_wheel in DIST_DIR.glob('*.whl'):
-        old_wheel.unlink()
-    wheel = agent_install.build_wheel(DIST_DIR)
-    progress(step, name, f'built {wheel.relative_to(REPO_ROOT)}')
-    check_conf_dir = agent_install.install_integration(agent_python, wheel, CONF_D)
-    progress(
-        step,
-        name,
-        f'installed it as `datadog-agent integration install -w` does, '
-        f'config in {check_conf_dir.relative_to(REPO_ROOT)}/',
-    )
-    return check_conf_dir
-
-
-def check_config_path(check_conf_dir: Path, user_config: Path | None) -> Path:
-    """conf.yaml as a user would make it: the shipped example copied, or the file given with --check-config."""
-    config = check_conf_dir / 'conf.yaml'
-    shutil.copyfile(user_config or check_conf_dir / 'conf.yaml.example', config)
-    return config
-
-
-def configured_interval(config: Path) -> float:
-    instances = (yaml.safe_load(config.read_text()) or {}).get('instances') or [{}]
-    return float((instances[0] or {}).get('min_collection_interval', AGENT_DEFAULT_INTERVAL))
-
-
-def describe_series(series: list[dict]) -> str:
-    if not series:
-        return 'no series submitted'
-    return ', '.join(f'{point["metric"]}={point["value"]:g} tags={point["tags"]}' for point in series)
-
-
-def check_step(step: int, args: argparse.Namespace) -> StepResult:
-    name = 'my_metric check'
-    agent_python = ensure_agent_python(step, name)
-    try:
-        check_conf_dir = build_and_install_wheel(step, name, agent_python)
-    except (subprocess.CalledProcessError, ValueError) as error:
-        raise StepFailed(f'building or installing the wheel failed ({error}); see the pip output above') from None
-    config = check_config_path(check_conf_dir, args.check_config)
-    configured = configured_interval(config)
-    interval = QUICK_INTERVAL if args.quick else configured
-    source = 'shortened by --quick' if args.quick else f'min_collection_interval from {config.name}'
-    progress(step, name, f'running it {args.runs} times, {interval:g} s apart ({source})')
-
-    def on_run(document: dict) -> None:
-        outcome = describe_series(document['series'])
-        if document['errors']:
-            outcome += f' ERRORS: {error_messages(document["errors"])}'
-        progress(step, name, f'run {document["run"]}/{args.runs} -> {outcome}')
-
-    documents = agent_install.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
-    return check_result(name, documents, args.runs, interval, configured, args.check_config or config)
-
-
-def error_messages(errors: list) -> str:
-    messages = []
-    for error in errors:
-        message = error.get('message', str(error)) if isinstance(error, dict) else str(error)
-        last_line = message.strip().splitlines()[-1].strip() if message.strip() else '?'
-        if last_line not in messages:
-            messages.append(last_line)
-    return '; '.join(messages)
-
-
-def check_result(
-    name: str, documents: list[dict], runs: int, interval: float, configured: float, config: Path
-) -> StepResult:
-    errors = [error for document in documents for error in document['errors']]
-    if errors:
-        raise StepFailed(
-            f'the check reported errors: {error_messages(errors)}. '
-            f'Fix {config} (options in conf.yaml.example) and run again'
-        )
-    if len(documents) < runs:
-        raise StepFailed(f'the check stopped after {len(documents)} of {runs} runs; see its traceback above')
-    values = [f'{point["value"]:g}' for document in documents for point in document['series']]
-    tags = sorted({tag for document in documents for point in document['series'] for tag in point['tags']})
-    headline = (
-        f'{len(documents)} runs, {interval:g} s apart (configured {configured:g} s): my_metric = {", ".join(values)}'
-    )
-    return StepResult(name, headline=headline, details=[f'tags: {", ".join(tags) or "none"}'])
-
-
-# --- steps 3 and 4: APM and MySQL ----------------------------------------------------------------
-
-
 @dataclass
-class MysqlPlan:
-    """Whether the database part runs, where, and as whom the app connects."""
-
-    admin: datadog_user.ConnectionSettings
-    datadog_password: str
-    password_source: str
-    skip_reason: str | None
-
-
-def mysql_plan(args: argparse.Namespace) -> MysqlPlan:
-    admin = datadog_user.admin_settings_from_env()
-    password, source = datadog_password()
-    skip_reason = None
-    if args.skip_mysql:
-        skip_reason = '--skip-mysql given'
-    elif not port_answers(admin.host, admin.port):
-        skip_reason = (
-            f'no MySQL/MariaDB server reachable at {admin.host}:{admin.port} (set MYSQL_HOST/MYSQL_PORT, or start one)'
-        )
-    return MysqlPlan(admin, password, source, skip_reason)
+class Run:
+    args: argparse.Namespace
+    keys: dict[str, str]
+    plan: subprocess.CompletedProcess | None = None  # `my-metric-provision apply --dry-run`, run first
+    results: list[StepResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    step: str = 'setup'
 
 
-def datadog_password() -> tuple[str, str]:
-    """(password, where it comes from): DD_MYSQL_PASSWORD, else one generated once and kept in .local-run/."""
-    if os.environ.get('DD_MYSQL_PASSWORD'):
-        return os.environ['DD_MYSQL_PASSWORD'], 'from DD_MYSQL_PASSWORD'
-    if not DATADOG_PASSWORD_FILE.exists():
-        DATADOG_PASSWORD_FILE.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(DATADOG_PASSWORD_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, 'w') as file:
-            file.write(secrets.token_urlsafe(18))
-    where = DATADOG_PASSWORD_FILE.relative_to(REPO_ROOT)
-    return DATADOG_PASSWORD_FILE.read_text().strip(), f'generated, kept in {where} (or set DD_MYSQL_PASSWORD)'
+def progress(run: Run, step: int, name: str, *messages: str) -> None:
+    run.step = f'{step}/{TOTAL_STEPS} {name}'
+    for message in messages:
+        print(f'[{step}/{TOTAL_STEPS}] {name}: {message}', flush=True)
 
 
-def port_answers(host: str, port: int, timeout: float = 2.0) -> bool:
+def run_step(run: Run, step: int, name: str, function, *arguments) -> None:
+    """Run one step; a failure is recorded with the step's name and the run goes on with the others."""
     try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+        result = function(run, functools.partial(progress, run, step, name), *arguments)
+    except StepFailed as error:
+        result = StepResult(name, 'FAILED', str(error))
+    except (OSError, subprocess.CalledProcessError, RuntimeError, ValueError, pymysql.MySQLError) as error:
+        result = StepResult(name, 'FAILED', f'{type(error).__name__}: {error}')
+    if result.status == 'FAILED':
+        progress(run, step, name, f'FAILED: {result.headline}')
+    run.results.append(result)
 
 
-def app_environment(plan: MysqlPlan) -> dict[str, str]:
-    # The database route only runs SELECT VERSION() and counts information_schema.SCHEMATA, which
-    # the least-privilege datadog user may do, so the app never gets the root credentials.
-    return {
-        'DD_ENV': 'local',
-        'MYSQL_HOST': plan.admin.host,
-        'MYSQL_PORT': str(plan.admin.port),
-        'MYSQL_USER': datadog_user.DATADOG_USER,
-        'MYSQL_PASSWORD': plan.datadog_password,
-    }
+def provision(*arguments: str, keys: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*PROVISION, *arguments], env={**os.environ, **(keys or {})}, capture_output=True, text=True)
 
 
-def entry_spans(traces: list) -> Counter:
-    """Count per (service, resource) the spans that enter a service: roots, and first spans of another service."""
-    counts: Counter = Counter()
-    for trace in traces:
-        service_of = {span['span_id']: span.get('service') for span in trace}
-        for span in trace:
-            if service_of.get(span.get('parent_id')) != span.get('service'):
-                counts[(span.get('service'), span.get('resource'))] += 1
-    return counts
+def provisioning(*arguments: str) -> subprocess.Popen:
+    return subprocess.Popen([*PROVISION, *arguments], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def describe_spans(counts: Counter) -> list[str]:
-    return [f'{service}  {resource}  x {count}' for (service, resource), count in sorted(counts.items())]
-
-
-def request_routes(app, routes: list[str], rounds: int) -> list[str]:
-    """GET each route ``rounds`` times; describe every route that answered another status than expected."""
-    unexpected: dict[str, int] = {}
-    for _ in range(rounds):
-        for route, status in send_traffic(app, routes).items():
-            if status != ROUTES[route]:
-                unexpected.setdefault(route, status)
-    return [f'{route} answered {status}, expected {ROUTES[route]}' for route, status in unexpected.items()]
-
-
-def traces_of(agent, token: str, expected: int) -> list:
-    try:
-        return agent.wait_for_traces(expected, token=token, timeout=30)
-    except HarnessError as error:
-        raise StepFailed(f'{error}; the tracer log is in {LOG_DIR / "flask-demo.log"}') from None
-
-
-def apm_step(step: int, args: argparse.Namespace, agent, app) -> StepResult:
-    name = 'APM'
-    progress(step, name, f'APM test agent on {agent.url}, flask_demo on {app.url} (ddtrace-run gunicorn)')
-    routes = [route for route in ROUTES if route != DATABASE_ROUTE]
-    rounds = 1 if args.quick else 5
-    agent.start_session('apm')
-    progress(step, name, f'GET {", ".join(routes)} x {rounds}')
-    unexpected = request_routes(app, routes, rounds)
-    traces = traces_of(agent, 'apm', len(routes) * rounds)
-    counts = entry_spans(traces)
-    for line in describe_spans(counts):
-        progress(step, name, line)
-    if unexpected:
-        raise StepFailed(f'{"; ".join(unexpected)}; see {LOG_DIR / "flask-demo.log"}')
-    span_total = sum(spans_by_service_and_resource(traces).values())
-    headline = f'{len(traces)} traces, {span_total} spans; per service and resource:'
-    return StepResult(name, headline=headline, details=describe_spans(counts))
-
-
-def verify_datadog_user(plan: MysqlPlan) -> list:
-    """Run the privilege checks; an open admin session is the other user's thread PROCESS must reveal."""
-    datadog = datadog_user.datadog_settings(plan.admin, plan.datadog_password)
-    with contextlib.closing(datadog_user.connect(plan.admin)) as witness:
-        return datadog_user.verify(datadog, witness_thread_id=witness.thread_id())
-
-
-def mysql_step(step: int, args: argparse.Namespace, plan: MysqlPlan, agent, app) -> StepResult:
-    name = 'MySQL'
-    if plan.skip_reason:
-        progress(step, name, f'skipped: {plan.skip_reason}')
-        return StepResult(name, 'SKIPPED', plan.skip_reason)
-    where = f'{plan.admin.host}:{plan.admin.port}'
-    try:
-        server = datadog_user.apply(plan.admin, plan.datadog_password)
-        progress(
-            step,
-            name,
-            f'datadog user set up on {server.flavor} {server.version_string} at {where}; '
-            f'password {plan.password_source}',
-        )
-        checks = verify_datadog_user(plan)
-    except (pymysql.MySQLError, OSError) as error:
+def check_step(run: Run, say) -> StepResult:
+    args = run.args
+    reusing = f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)'
+    creating = 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)'
+    say(reusing if standin.agent_python_is_complete(AGENT_PYTHON_DIR) else creating)
+    agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
+    wheel = standin.build_wheel(REPO_ROOT / 'my_metric', WORK_DIR / 'dist')
+    say(f'built {wheel.relative_to(REPO_ROOT)}')
+    conf_dir = standin.install_integration(agent_python, wheel, WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d')
+    say(f'installed it as `datadog-agent integration install -w` does, config in {conf_dir.relative_to(REPO_ROOT)}/')
+    config = Path(shutil.copyfile(args.check_config or conf_dir / 'conf.yaml.example', conf_dir / 'conf.yaml'))
+    interval = QUICK_INTERVAL if args.quick else args.interval
+    source = 'shortened by --quick' if args.quick else f'min_collection_interval from {config.name}'
+    say(f'running it {args.runs} times, {interval:g} s apart ({source})')
+    on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
+    documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
+    if errors := [error for document in documents for error in document['errors']]:
         raise StepFailed(
-            f'setting up the datadog user on {where} as {plan.admin.user} failed: {error}. '
-            'Set MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD to an admin account, or pass --skip-mysql'
-        ) from None
-    check_lines = [f'{"PASS" if check.passed else "FAIL"} {check.name}: {check.detail}' for check in checks]
-    for line in check_lines:
-        progress(step, name, line)
+            f'the check reported errors: {standin.error_messages(errors)}. '
+            f'Fix {args.check_config or config} (options in conf.yaml.example) and run again'
+        )
+    if len(documents) < args.runs:
+        raise StepFailed(f'the check stopped after {len(documents)} of {args.runs} runs')
+    series = [point for document in documents for point in document['series']]
+    tags = ', '.join(sorted({tag for point in series for tag in point['tags']})) or 'none'
+    values = ', '.join(f'{point["value"]:g}' for point in series)
+    headline = f'{len(documents)} runs, {interval:g} s apart (configured {args.interval:g} s): my_metric = {values}'
+    return StepResult('my_metric check', headline=headline, details=[f'tags: {tags}'])
+
+
+@contextlib.contextmanager
+def tour_accounts(run: Run, admin: mysql.ConnectionSettings):
+    """The tour's accounts for the length of the run; the summary's notes say what became of them."""
+    names = f'accounts {TOUR_AGENT_USER}, {TOUR_APP_USER} and database {TOUR_DATABASE}'
+    drops = [f'.venv-local/bin/mysql-datadog-user drop --user {user}' for user in (TOUR_AGENT_USER, TOUR_APP_USER)]
+    removal = '; '.join([*drops, f'DROP DATABASE {TOUR_DATABASE}'])
+    accounts, keep = None, run.args.keep_mysql_users
+    try:
+        with mysql.temporary_accounts(admin, keep=keep, **TOUR_NAMES) as accounts:
+            for user in accounts.replaced:
+                print(f'[4/{TOTAL_STEPS}] MySQL: replacing {user} left by an earlier, killed run', flush=True)
+            yield accounts
+    finally:
+        if accounts is not None and keep:
+            kept = WORK_DIR / 'mysql-tour-passwords'
+            kept.touch(mode=0o600)
+            kept.write_text(''.join(f'{user.user} {user.password}\n' for user in (accounts.agent, accounts.app)))
+            run.notes.append(f'kept on {admin.address} (--keep-mysql-users): {names}; passwords in {kept}')
+            run.notes.append(f'remove them with: {removal}')
+        elif accounts is not None:
+            failure = f'could not remove the tour\'s {names} on {admin.address} ({accounts.removal_error}); '
+            removed = f'MySQL: the tour\'s {names} were removed from {admin.address}'
+            run.notes.append(f'{failure}remove them with: {removal}' if accounts.removal_error else removed)
+
+
+def prepare_database(run: Run, stack: contextlib.ExitStack) -> mysql.TemporaryAccounts | StepResult:
+    """The tour's accounts, made before the app starts and dropped when the run ends; else step 4's result."""
+    admin = mysql.admin_settings_from_env()
+    if reason := '--skip-mysql given' if run.args.skip_mysql else mysql.unreachable_reason(admin):
+        return StepResult('MySQL', 'SKIPPED', reason)
+    try:
+        return stack.enter_context(tour_accounts(run, admin))
+    except (pymysql.MySQLError, OSError) as error:
+        fix = 'Set MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD to an account that may create users, or pass --skip-mysql'
+        failure = f'creating the tour\'s accounts on {admin.address} as {admin.user} failed: {error}'
+        return StepResult('MySQL', 'FAILED', f'{failure}. {fix}')
+
+
+def traced_entries(agent, token: str, expected: int) -> tuple[list, list[tuple[str, str, int]]]:
+    """The session's traces, and per (service, resource) how many spans entered a service there."""
+    try:
+        traces = agent.wait_for_traces(expected, token=token, timeout=30)
+    except harness.HarnessError as error:
+        raise StepFailed(f'{error}; the tracer log is in {LOG_DIR / "flask-demo.log"}') from None
+    counts = harness.spans_by_service_and_resource(harness.entry_spans(trace) for trace in traces)
+    return traces, [(service, resource, count) for (service, resource), count in sorted(counts.items())]
+
+
+def apm_step(run: Run, say, agent, app) -> StepResult:
+    say(f'APM test agent on {agent.url}, flask_demo on {app.url} (ddtrace-run gunicorn)')
+    routes, rounds = [route for route in harness.ROUTES if route != DATABASE_ROUTE], 1 if run.args.quick else 5
+    agent.start_session('apm')
+    say(f'GET {", ".join(routes)} x {rounds}')
+    unexpected = {}
+    for route, status in [answer for _ in range(rounds) for answer in harness.send_traffic(app, routes).items()]:
+        if status != harness.ROUTES[route]:
+            unexpected.setdefault(route, f'{route} answered {status}, expected {harness.ROUTES[route]}')
+    traces, entries = traced_entries(agent, 'apm', len(routes) * rounds)
+    lines = [f'{service}  {resource}  x {count}' for service, resource, count in entries]
+    say(*lines)
+    if unexpected:
+        raise StepFailed(f'{"; ".join(unexpected.values())}; see {LOG_DIR / "flask-demo.log"}')
+    headline = f'{len(traces)} traces, {sum(len(trace) for trace in traces)} spans; per service and resource:'
+    return StepResult('APM', headline=headline, details=lines)
+
+
+def mysql_step(run: Run, say, database: mysql.TemporaryAccounts | StepResult, agent, app) -> StepResult:
+    if isinstance(database, StepResult) and database.status == 'FAILED':
+        raise StepFailed(database.headline)
+    if isinstance(database, StepResult):
+        say(f'skipped: {database.headline}')
+        return database
+    where = f'{database.server.flavor} {database.server.version_string} at {database.agent.address}'
+    ending = 'kept (--keep-mysql-users)' if run.args.keep_mysql_users else 'dropped when the run ends'
+    created = f'(the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database {TOUR_DATABASE}) created'
+    say(f'{TOUR_AGENT_USER} {created} on {where}; {ending}')
+    checks = mysql.verify_with_witness(database.agent, mysql.admin_settings_from_env())
     agent.start_session('db')
     status = app.get(DATABASE_ROUTE).status
-    counts = entry_spans(traces_of(agent, 'db', 1))
-    route_line = f'GET {DATABASE_ROUTE} as datadog -> {status}; traced: ' + ', '.join(
-        f'{service} {resource} x {count}' for (service, resource), count in sorted(counts.items())
+    traced = ', '.join(
+        f'{service} {resource} x {count}' for service, resource, count in traced_entries(agent, 'db', 1)[1]
     )
-    progress(step, name, route_line)
-    failed = [check.name for check in checks if not check.passed]
-    if failed:
-        raise StepFailed(f'privilege checks failed: {", ".join(failed)}; see deploy/README.md section 1')
+    lines = [*map(str, checks), f'GET {DATABASE_ROUTE} as {TOUR_APP_USER} -> {status}; traced: {traced}']
+    say(*lines)
+    if failed := [check.name for check in checks if not check.passed]:
+        raise StepFailed(f'privilege checks failed: {", ".join(failed)}; see mysql_datadog_user/README.md')
     if status != 200:
         raise StepFailed(f'{DATABASE_ROUTE} answered {status}; see {LOG_DIR / "flask-demo.log"}')
-    passed = f'{len(checks)}/{len(checks)} privilege checks passed'
-    return StepResult(
-        name,
-        headline=f'{server.flavor} {server.version_string} at {where}: {passed}',
-        details=check_lines + [route_line],
-    )
+    return StepResult('MySQL', headline=f'{where}: {len(checks)}/{len(checks)} privilege checks passed', details=lines)
 
 
-# --- step 5: provisioning ------------------------------------------------------------------------
+def apm_and_mysql_steps(run: Run, stack: contextlib.ExitStack) -> None:
+    database = prepare_database(run, stack)
+    mysql_env = database.app_environment() if isinstance(database, mysql.TemporaryAccounts) else {}
+    try:
+        agent = stack.enter_context(harness.apm_test_agent(log_path=LOG_DIR / 'apm-test-agent.log'))
+        app_env = {'DD_ENV': 'local', **mysql_env}
+        app = stack.enter_context(harness.traced_app(agent.url, env=app_env, log_path=LOG_DIR / 'flask-demo.log'))
+    except (OSError, RuntimeError) as error:
+        message = f'could not start the test agent or the app: {error}. Logs in {LOG_DIR.relative_to(REPO_ROOT)}/'
+        progress(run, 3, 'APM', f'FAILED: {message}')
+        skipped = isinstance(database, StepResult) and database.status == 'SKIPPED'
+        run.results.append(StepResult('APM', 'FAILED', message))
+        run.results.append(StepResult('MySQL', 'SKIPPED' if skipped else 'FAILED', 'needs the app'))
+        return
+    run_step(run, 3, 'APM', apm_step, agent, app)
+    run_step(run, 4, 'MySQL', mysql_step, database, agent, app)
 
 
-def provision(arguments: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, '-m', 'my_metric_provisioning', *arguments],
-        env=env,
-        capture_output=True,
-        text=True,
-    )
-
-
-def plan_headlines(output: str) -> list[str]:
-    """The lines of a plan that say what would be done, without the payloads."""
-    return [line for line in output.splitlines() if line.startswith(('Plan', '=='))]
-
-
-def assets_step(step: int, args: argparse.Namespace, keys: dict[str, str]) -> StepResult:
-    name = 'Datadog assets'
-    common = ['--timezone', args.timezone] if args.timezone else []
-    env_without_keys = dict(os.environ)
-    validated = provision([*common, 'validate'], env_without_keys)
-    validation = (validated.stdout + validated.stderr).strip()
-    if validated.returncode != 0:
+def assets_step(run: Run, say) -> StepResult:
+    args, plan = run.args, (run.plan.stdout + run.plan.stderr).strip()
+    if run.plan.returncode != 0:
         raise StepFailed(
-            f'validation failed (exit {validated.returncode}):\n{validation}\nFix the assets under my_metric/assets/'
+            f'validation failed (exit {run.plan.returncode}):\n{plan}\nFix the assets in my_metric/assets/'
         )
-    progress(step, name, validation)
-    notify = ['--notify', args.notify] if args.notify else []
-    planned = provision([*common, 'apply', '--dry-run', *notify], env_without_keys)
-    if planned.returncode != 0:
-        raise StepFailed(f'apply --dry-run failed (exit {planned.returncode}): {planned.stderr.strip()}')
-    PLAN_FILE.write_text(planned.stdout)
-    headlines = plan_headlines(planned.stdout)
-    for line in headlines:
-        progress(step, name, line)
-    progress(step, name, f'full plan with payloads in {PLAN_FILE.relative_to(REPO_ROOT)}')
-    details = [validation, *headlines]
+    plan_file = WORK_DIR / 'provisioning-plan.txt'
+    plan_file.write_text(plan)
+    lines = [line for line in plan.splitlines() if line.startswith(('OK:', 'Plan', '=='))]
+    say(*lines, f'full plan with payloads in {plan_file.relative_to(REPO_ROOT)}')
+    lines += draw_pictures(run, say)
     if not args.apply:
-        return StepResult(name, headline='validated; plan printed (dry run, nothing sent)', details=details)
-    progress(step, name, f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
-    api_url = ['--api-url', args.api_url] if args.api_url else []
-    applied = provision([*common, 'apply', *notify, *api_url], {**env_without_keys, **keys})
-    output = (applied.stdout + applied.stderr).strip()
-    for line in output.splitlines():
-        progress(step, name, line)
+        return StepResult('Datadog assets', headline='validated; plan printed (dry run, nothing sent)', details=lines)
+    say(f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
+    applied = provision(*provisioning_options(args), keys=run.keys)
+    output = (applied.stdout + applied.stderr).strip().splitlines()
+    say(*output)
     if applied.returncode != 0:
         raise StepFailed(
             f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
         )
-    return StepResult(name, headline='validated and applied', details=details + output.splitlines()[-3:])
+    return StepResult('Datadog assets', headline='validated and applied', details=lines + output[-3:])
 
 
-# --- the run -------------------------------------------------------------------------------------
+def draw_pictures(run: Run, say) -> list[str]:
+    """The downtime week and one simulated day of the monitor, drawn by my-metric-provision side by side."""
+    timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
+    check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
+    pictures = {'downtime week': ['calendar'], 'forecast day': ['forecast', *check_config]}
+    paths = dict(zip(pictures, (WORK_DIR / 'downtime-calendar.png', WORK_DIR / 'forecast-day.png'), strict=True))
+    with contextlib.ExitStack() as drawing:
+        processes = {}
+        for what, command in pictures.items():
+            processes[what] = drawing.enter_context(provisioning(*timezone, *command, '--output', str(paths[what])))
+            drawing.callback(processes[what].kill)  # runs before the wait: an interruption does not wait for them
+        outputs = {what: process.communicate()[0].strip() for what, process in processes.items()}
+    for what, process in processes.items():
+        if process.returncode != 0:
+            raise StepFailed(f'drawing the {what} failed (exit {process.returncode}): {outputs[what]}')
+    say(*(lines := [f'picture of the {what}: {path.relative_to(REPO_ROOT)}' for what, path in paths.items()]))
+    return lines
 
 
-def run_step(results: list[StepResult], step: int, name: str, function, *arguments) -> StepResult:
-    """Run one step; a failure is recorded with the step's name and the run goes on with the others."""
-    try:
-        result = function(step, *arguments)
-    except StepFailed as error:
-        result = StepResult(name, 'FAILED', str(error))
-    except (OSError, subprocess.CalledProcessError, RuntimeError) as error:
-        result = StepResult(name, 'FAILED', f'{type(error).__name__}: {error}')
-    if result.status == 'FAILED':
-        progress(step, name, f'FAILED: {result.headline}')
-    results.append(result)
-    return result
-
-
-def apm_and_mysql_steps(results: list[StepResult], args: argparse.Namespace) -> None:
-    plan = mysql_plan(args)
-    try:
-        with (
-            apm_test_agent(log_path=LOG_DIR / 'apm-test-agent.log') as agent,
-            traced_app(agent.url, env=app_environment(plan), log_path=LOG_DIR / 'flask-demo.log') as app,
-        ):
-            run_step(results, 3, 'APM', apm_step, args, agent, app)
-            run_step(results, 4, 'MySQL', mysql_step, args, plan, agent, app)
-    except (OSError, RuntimeError) as error:
-        message = f'{error}. Logs in {LOG_DIR.relative_to(REPO_ROOT)}/'
-        progress(3, 'APM', f'FAILED: could not start the test agent or the app: {message}')
-        results.append(StepResult('APM', 'FAILED', f'could not start the test agent or the app: {message}'))
-        if plan.skip_reason is None:
-            results.append(StepResult('MySQL', 'FAILED', 'not run: needs the app from step 3'))
-
-
-def print_summary(results: list[StepResult], started: float) -> int:
-    failed = [result for result in results if result.status == 'FAILED']
-    skipped = [result for result in results if result.status == 'SKIPPED']
-    width = max(len(result.name) for result in results)
-    print(f'\n[{TOTAL_STEPS}/{TOTAL_STEPS}] summary ({time.monotonic() - started:.0f} s)', flush=True)
-    print('=' * 78)
-    for result in results:
-        print(f'{result.name:<{width}}  {result.status:<7}  {result.headline}')
-        for line in result.details:
-            print(f'{"":<{width}}             {line}')
-    print('=' * 78)
-    for result in skipped:
-        print(f'skipped: {result.name} - {result.headline}')
-    if failed:
-        print(f'RESULT: FAILED in {", ".join(result.name for result in failed)} (details above)')
-        return 1
-    print('RESULT: OK, every part that ran succeeded')
-    return 0
+def provisioning_options(args: argparse.Namespace, *, dry_run: bool = False) -> list[str]:
+    options = [*(['--timezone', args.timezone] if args.timezone is not None else []), 'apply']
+    options += [*(['--dry-run'] if dry_run else []), *(['--notify', args.notify] if args.notify is not None else [])]
+    return options + (['--api-url', args.api_url] if args.api_url else [])
 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='scripts/run-local', description=__doc__.splitlines()[0])
-    parser.add_argument(
-        '--quick',
-        action='store_true',
-        help='1 s between check runs instead of min_collection_interval, one request per route',
+    add = parser.add_argument
+    add(
+        '--quick', action='store_true', help='check runs 1 s apart (not min_collection_interval), one request per route'
     )
-    parser.add_argument('--runs', type=int, default=3, help='how many times to run the check (default 3)')
-    parser.add_argument(
-        '--check-config', type=Path, help='run the check with this conf.yaml instead of the shipped example'
-    )
-    parser.add_argument(
-        '--skip-mysql', action='store_true', help='leave out the MySQL part even when a server is reachable'
-    )
-    parser.add_argument('--timezone', help='IANA timezone of the downtimes (passed to my-metric-provision)')
-    parser.add_argument(
-        '--apply',
-        action='store_true',
-        help='apply the dashboard, monitor and downtimes for real (needs DD_API_KEY, DD_APP_KEY, --notify)',
-    )
-    parser.add_argument('--notify', help='@handle the monitor and downtimes notify, e.g. @you@example.com')
-    parser.add_argument(
-        '--api-url', help='with --apply: send the API requests here instead of the site (a proxy or a test server)'
-    )
+    add('--runs', type=int, default=3, help='how many times to run the check (default 3)')
+    add('--check-config', type=Path, help='run the check with this conf.yaml instead of the shipped example')
+    add('--skip-mysql', action='store_true', help='leave out the MySQL part even when a server is reachable')
+    add('--keep-mysql-users', action='store_true', help=f'keep {TOUR_AGENT_USER}/{TOUR_APP_USER} after the run')
+    add('--timezone', help='IANA timezone of the downtimes (passed to my-metric-provision)')
+    add('--apply', action='store_true', help='apply the assets for real (needs DD_API_KEY, DD_APP_KEY, --notify)')
+    add('--notify', help='@handle the monitor and downtimes notify, e.g. @you@example.com')
+    add('--api-url', help='with --apply: send the API requests here instead of the site (a proxy or a test server)')
     args = parser.parse_args(argv)
+    if MISSING_MODULE is not None:
+        parser.error(f'{MISSING_MODULE}; start the tour with scripts/run-local, which installs what it needs')
     if args.runs < 1:
         parser.error('--runs must be at least 1')
+    if args.apply and (missing := [name for name in KEY_VARIABLES if not os.environ.get(name)]):
+        parser.error(f'--apply needs {" and ".join(KEY_VARIABLES)} in the environment; missing: {", ".join(missing)}')
+    if args.apply and not args.notify:
+        parser.error('--apply needs --notify @handle (who the monitor and downtimes notify)')
     if args.check_config is not None:
-        if not args.check_config.is_file():
-            parser.error(f'--check-config {args.check_config}: no such file')
-        args.check_config = args.check_config.resolve()
-    if args.apply:
-        missing = [name for name in KEY_VARIABLES if not os.environ.get(name)]
-        if missing:
-            parser.error(
-                f'--apply needs {" and ".join(KEY_VARIABLES)} in the environment; missing: {", ".join(missing)}'
-            )
-        if not args.notify:
-            parser.error('--apply needs --notify @handle (who the monitor and downtimes notify)')
+        args.check_config = args.check_config.resolve()  # against the directory the user ran the command from
+    try:
+        args.interval = standin.collection_interval(args.check_config or EXAMPLE_CONFIG)
+        mysql.admin_settings_from_env()
+    except standin.CheckConfigError as error:
+        parser.error(f'--check-config {error}')
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
-def take_keys_out_of_environment() -> dict[str, str]:
-    """Keep the Datadog keys away from every child process except the provisioning apply."""
-    return {name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ}
+def print_summary(run: Run, started: float) -> int:
+    failed = [result.name for result in run.results if result.status == 'FAILED']
+    width = max(len(result.name) for result in run.results)
+    print(f'\n[{TOTAL_STEPS}/{TOTAL_STEPS}] summary ({time.monotonic() - started:.0f} s)', flush=True)
+    print('=' * 78)
+    for result in run.results:
+        print(f'{result.name:<{width}}  {result.status:<7}  {result.headline}')
+        for line in result.details:
+            print(f'{"":<{width}}             {line}')
+    print('=' * 78)
+    skips = [f'skipped: {result.name} - {result.headline}' for result in run.results if result.status == 'SKIPPED']
+    for line in skips + run.notes:
+        print(line)
+    print(
+        f'RESULT: FAILED in {", ".join(failed)} (details above)'
+        if failed
+        else 'RESULT: OK, every part that ran succeeded'
+    )
+    return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
-    args = parse_arguments(argv)
-    keys = take_keys_out_of_environment()
-    signal.signal(signal.SIGTERM, raise_interrupted)
-    # A shell starting us in the background sets SIGINT to "ignore"; Ctrl-C / kill -INT must still stop the run.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    run = Run(parse_arguments(argv), keys={name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ})
     started = time.monotonic()
-    results: list[StepResult] = []
     try:
-        run_step(results, 1, 'setup', setup_step)
-        run_step(results, 2, 'my_metric check', check_step, args)
-        apm_and_mysql_steps(results, args)
-        run_step(results, 5, 'Datadog assets', assets_step, args, keys)
-    except (KeyboardInterrupt, Interrupted):
-        # A second Ctrl-C must not cut the cleanup short.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        stop_descendants()
-        print(
-            f'\ninterrupted during step {current_step["name"]}; every process this run started has been stopped',
-            flush=True,
-        )
-        return 130
-    finally:
-        stop_descendants()
-    return print_summary(results, started)
+        harness.unwind_on_signals(Stopped)
+        with contextlib.ExitStack() as stack:
+            # ddtrace and the other children write temporary files: into the work folder, removed at the end.
+            LOG_DIR.mkdir(parents=True, exist_ok=True)
+            os.environ['TMPDIR'] = stack.enter_context(tempfile.TemporaryDirectory(prefix='tmp-', dir=WORK_DIR))
+            run.plan = provision(*provisioning_options(run.args, dry_run=True))
+            if run.plan.returncode == 2:
+                refusal = (run.plan.stdout + run.plan.stderr).strip()
+                print(f'scripts/run-local: error: my-metric-provision refused the options: {refusal}', file=sys.stderr)
+                return 2
+            python, venv = f'Python {sys.version.split()[0]}', Path(sys.prefix).name
+            progress(run, 1, 'setup', f'{python} in {venv}/, working files in {WORK_DIR.name}/')
+            run.results.append(StepResult('setup', headline=f'{python}, {venv}/ and {WORK_DIR.name}/ ready'))
+            run_step(run, 2, 'my_metric check', check_step)
+            apm_and_mysql_steps(run, stack)
+            run_step(run, 5, 'Datadog assets', assets_step)
+    except Stopped as stopped:
+        print(f'\ninterrupted by {stopped} during step {run.step}; every process this run started has been stopped')
+        for note in run.notes:
+            print(note)
+        return 128 + signal.Signals[str(stopped)].value
+    return print_summary(run, started)
 
 
 if __name__ == '__main__':

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flask_demo import __version__
-from flask_demo.harness import apm_test_agent, http_get, root_span, traced_app
+from flask_demo_harness import apm_test_agent, http_get, root_span, traced_app
 
 BENCH_DIR = Path(__file__).resolve().parent
 WORKERS = 2

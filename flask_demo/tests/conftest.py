@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_demo.harness import SNAPSHOT_REGEX_PLACEHOLDERS, apm_test_agent, traced_app
+from flask_demo_harness import SNAPSHOT_REGEX_PLACEHOLDERS, apm_test_agent, traced_app
 from mysql_datadog_user import admin_settings_from_env, connect, drop_user, ensure_app_user, unreachable_reason
 
 SNAPSHOT_DIR = Path(__file__).parent / "snapshots"

@@ -5,7 +5,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from flask_demo.harness import apm_test_agent, free_port, root_span, traced_app
+from flask_demo_harness import apm_test_agent, free_port, root_span, traced_app
 
 from .conftest import APP_ENV
 from .test_traces import SUPPLIED_ROUTES

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from flask_demo.harness import apm_test_agent, http_get, traced_app
+from flask_demo_harness import apm_test_agent, http_get, traced_app
 
 from .conftest import APP_ENV
 

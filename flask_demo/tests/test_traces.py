@@ -5,7 +5,7 @@ import re
 import pytest
 
 from flask_demo import __version__
-from flask_demo.harness import free_port, root_span, traced_app
+from flask_demo_harness import free_port, root_span, traced_app
 
 from .conftest import APP_ENV
 

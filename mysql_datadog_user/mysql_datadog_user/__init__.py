@@ -17,7 +17,8 @@ from .accounts import (
     user_exists,
 )
 from .connection import ConnectionSettings, admin_settings_from_env, connect, unreachable_reason
-from .verification import CHECK_NAMES, CheckResult, verify
+from .temporary import TemporaryAccounts, drop_accounts, temporary_accounts
+from .verification import CHECK_NAMES, CheckResult, verify, verify_with_witness
 
 __version__ = '1.0.0'
 
@@ -29,12 +30,16 @@ __all__ = [
     'CheckResult',
     'ConnectionSettings',
     'ServerInfo',
+    'TemporaryAccounts',
     'admin_settings_from_env',
     'apply',
     'connect',
+    'drop_accounts',
     'drop_user',
     'ensure_app_user',
+    'temporary_accounts',
     'unreachable_reason',
     'user_exists',
     'verify',
+    'verify_with_witness',
 ]

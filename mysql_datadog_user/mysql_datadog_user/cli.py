@@ -18,7 +18,7 @@ import pymysql
 
 from .accounts import DATADOG_USER, AccountExists, apply, detect_server, drop_user
 from .connection import ConnectionSettings, admin_settings_from_env, connect, unreachable_reason
-from .verification import verify
+from .verification import verify_with_witness
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -87,14 +87,9 @@ def run_verify(admin: ConnectionSettings, user: str) -> int:
     if reason:
         print(f'error: {reason}', file=sys.stderr)
         return EXIT_UNREACHABLE
-    # Another user's session for the `process` check to find, when the admin account can log in.
-    if unreachable_reason(admin) is None:
-        with closing(connect(admin)) as witness:
-            results = verify(settings, witness_thread_id=witness.thread_id())
-    else:
-        results = verify(settings)
+    results = verify_with_witness(settings, admin)
     for result in results:
-        print(f'{"PASS" if result.passed else "FAIL"} {result.name}: {result.detail}')
+        print(result)
     return EXIT_OK if all(result.passed for result in results) else EXIT_FAILED
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pymysql
 
 from .accounts import MAX_USER_CONNECTIONS, ServerInfo, detect_server
-from .connection import ConnectionSettings, connect, describe_failure, error_code
+from .connection import ConnectionSettings, connect, describe_failure, error_code, unreachable_reason
 
 CHECK_NAMES = (
     'connect',
@@ -54,6 +54,9 @@ class CheckResult:
     name: str
     passed: bool
     detail: str
+
+    def __str__(self) -> str:
+        return f'{"PASS" if self.passed else "FAIL"} {self.name}: {self.detail}'
 
 
 def _check_replica_status(conn, server: ServerInfo) -> CheckResult:
@@ -193,3 +196,11 @@ def verify(settings: ConnectionSettings, *, witness_thread_id: int | None = None
     # Run after closing the session above, which would otherwise count towards the limit.
     results.append(check_connection_limit(settings))
     return results
+
+
+def verify_with_witness(settings: ConnectionSettings, admin: ConnectionSettings) -> list[CheckResult]:
+    """:func:`verify`, with a session of ``admin`` open for ``process`` to find when ``admin`` can log in."""
+    if unreachable_reason(admin) is not None:
+        return verify(settings)
+    with closing(connect(admin)) as witness:
+        return verify(settings, witness_thread_id=witness.thread_id())

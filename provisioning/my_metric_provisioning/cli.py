@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from dataclasses import fields
 from datetime import date, datetime
 from pathlib import Path
 
@@ -244,17 +245,9 @@ def _settings(args) -> Settings:
         if not getattr(args, option) > 0:
             raise UsageError(f"--{option.replace('_', '-')} must be a number of seconds above 0.")
     check_site(args.site, args.api_url)
-    settings = Settings(
-        notify=notify or "",
-        timezone=args.timezone,
-        site=args.site,
-        api_url=args.api_url,
-        max_retries=args.max_retries,
-        retry_backoff=args.retry_backoff,
-        connect_timeout=args.connect_timeout,
-        read_timeout=args.read_timeout,
-        deadline=args.deadline,
-    )
+    # Every setting but the notify handle and the keys (read below) is an option of the same name.
+    options = {field.name: getattr(args, field.name) for field in fields(Settings) if hasattr(args, field.name)}
+    settings = Settings(**{**options, "notify": notify or ""})
     if not args.dry_run:
         missing = [name for name in ("DD_API_KEY", "DD_APP_KEY") if not os.environ.get(name)]
         if missing:

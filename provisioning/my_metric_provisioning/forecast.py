@@ -370,6 +370,15 @@ def _solve(function, target: float, low: float, high: float) -> float:
     return min(candidates, key=lambda t: abs(function(t) - target))
 
 
+def _check_target(kind: str, target: float, most: float, condition: str) -> None:
+    """A --target-<kind>-per-week must lie strictly between 0 and the most the thresholds allow."""
+    if not 0 < target < most:
+        raise UsageError(
+            f"--target-{kind}-per-week {target:g}: {condition}, between 0 and {most:.0f} {kind} a week are "
+            "possible; ask for less."
+        )
+
+
 def propose(check, monitor, downtimes, warnings_target, alerts_target) -> dict:
     """Warning and critical thresholds giving about the target notifications per week, downtimes included.
 
@@ -382,18 +391,11 @@ def propose(check, monitor, downtimes, warnings_target, alerts_target) -> dict:
     median = (check.min_value + check.max_value) / 2
     top = float(check.max_value)
     most_alerts = per_week(None, median)["alert"]
-    if not 0 < alerts_target < most_alerts:
-        raise UsageError(
-            f"--target-alerts-per-week {alerts_target:g}: with values in [{check.min_value}, {check.max_value}] "
-            f"a threshold above the median gives between 0 and {most_alerts:.0f} alerts a week; ask for less."
-        )
+    values = f"with values in [{check.min_value}, {check.max_value}] and a critical threshold above the median"
+    _check_target("alerts", alerts_target, most_alerts, values)
     critical = _solve(lambda c: per_week(None, c)["alert"], alerts_target, median, top)
     most_warnings = per_week(median, critical)["warning"]
-    if not 0 < warnings_target < most_warnings:
-        raise UsageError(
-            f"--target-warnings-per-week {warnings_target:g}: with the critical threshold at {critical:g}, "
-            f"between 0 and {most_warnings:.0f} warnings a week are possible; ask for less."
-        )
+    _check_target("warnings", warnings_target, most_warnings, f"with the critical threshold at {critical:g}")
     warning = _solve(lambda w: per_week(w, critical)["warning"], warnings_target, median, critical)
     return {"warning": warning, "critical": critical, "per_week_with_downtimes": per_week(warning, critical)}
 

@@ -123,7 +123,8 @@ def test_renotify_adds_notifications_and_has_no_exact_figure(tmp_path):
         ("no-thresholds", "options.thresholds.critical is missing"),
         ("bad-timezone", "--timezone 'Mars/Olympus'"),
         ("unwritable-output", "cannot write"),
-        ("impossible-target", "ask for less"),
+        ("impossible-target", "--target-warnings-per-week 100000: with the critical threshold at"),
+        ("impossible-alerts-target", "--target-alerts-per-week 100000: with values in ["),
     ],
 )
 def test_bad_forecast_input_is_a_clear_error(tmp_path, setup, expected):
@@ -145,7 +146,9 @@ def test_bad_forecast_input_is_a_clear_error(tmp_path, setup, expected):
         (tmp_path / "day.png").mkdir()
         argv += ["--output", str(tmp_path / "day.png")]
     elif setup == "impossible-target":
-        argv += ["--target-warnings-per-week", "100000"]
+        argv += ["--target-warnings-per-week", "100000", "--target-alerts-per-week", "1"]
+    elif setup == "impossible-alerts-target":
+        argv += ["--target-warnings-per-week", "20", "--target-alerts-per-week", "100000"]
     out = io.StringIO()
     assert run(argv, out=out) == 2
     assert expected in out.getvalue()

@@ -1,9 +1,9 @@
 """Run the APM test agent and the traced app as child processes, on loopback, and read traces back.
 
-Typical use, from the tests or from any script running in a venv where ``flask-demo`` is
-installed together with ``ddapm-test-agent``::
+Typical use, from the tests or from any script running in a venv where ``flask-demo-harness`` is
+installed (it brings ``flask-demo`` and ``ddapm-test-agent``)::
 
-    from flask_demo.harness import apm_test_agent, traced_app, ROUTES, send_traffic, spans_by_service_and_resource
+    from flask_demo_harness import apm_test_agent, traced_app, send_traffic, spans_by_service_and_resource
 
     with apm_test_agent() as agent:
         with traced_app(agent.url, env={"DD_ENV": "local"}) as app:
@@ -13,7 +13,8 @@ installed together with ``ddapm-test-agent``::
             print(spans_by_service_and_resource(traces))
 
 Every process is started in its own process group and the whole group is killed when its
-``with`` block exits, also on exceptions. Executables are taken from the interpreter's own
+``with`` block exits, also on exceptions; on Linux each child also gets SIGTERM when the process
+that started it dies, so not even a SIGKILLed owner leaves it running. Executables are taken from the interpreter's own
 venv (``gunicorn``, ``ddtrace-run``, ``ddapm-test-agent``) so no global install is needed.
 Only the standard library is used here, so importing the harness adds no dependency.
 """
@@ -21,11 +22,13 @@ Only the standard library is used here, so importing the harness adds no depende
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.error
@@ -33,13 +36,14 @@ import urllib.parse
 import urllib.request
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from .serve import WSGI_APP, find_executable, gunicorn_command, unified_service_env
+from flask_demo.serve import WSGI_APP, find_executable, gunicorn_command, unified_service_env
 
 LOOPBACK = "127.0.0.1"
 SESSION_TOKEN_HEADER = "X-Datadog-Test-Session-Token"
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 # Every route of the app and the status it answers with when the database is reachable.
 # A path outside the app is included so the 404 resource shows up as well.
@@ -100,7 +104,6 @@ class SnapshotMismatch(AssertionError):
 class HttpResult:
     status: int
     body: str
-    headers: Mapping[str, str] = field(default_factory=dict)
 
     def json(self):
         return json.loads(self.body)
@@ -111,10 +114,10 @@ def http_get(url: str, *, headers: Mapping[str, str] | None = None, timeout: flo
     request = urllib.request.Request(url, headers=dict(headers or {}))
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            return HttpResult(response.status, response.read().decode("utf-8", "replace"), dict(response.headers))
+            return HttpResult(response.status, response.read().decode("utf-8", "replace"))
     except urllib.error.HTTPError as error:
         with error:
-            return HttpResult(error.code, error.read().decode("utf-8", "replace"), dict(error.headers))
+            return HttpResult(error.code, error.read().decode("utf-8", "replace"))
 
 
 def free_port() -> int:
@@ -124,7 +127,7 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None = None, what: str = "") -> None:
+def _wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None = None, what: str = "") -> None:
     """Block until something accepts TCP connections on 127.0.0.1:port, or raise HarnessError."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -138,7 +141,7 @@ def wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None
     raise HarnessError(f"{what or 'nothing'} listening on {LOOPBACK}:{port} after {timeout}s")
 
 
-def stop_process_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
+def _stop_process_group(process: subprocess.Popen, *, grace: float = 10.0) -> None:
     """SIGTERM the child's process group, then SIGKILL it if it has not exited within ``grace``."""
     if process.poll() is not None:
         return
@@ -152,6 +155,38 @@ def stop_process_group(process: subprocess.Popen, *, grace: float = 10.0) -> Non
             continue
 
 
+def die_with_parent(signum: int = signal.SIGTERM) -> None:
+    """Ask Linux to send ``signum`` to the calling process when its parent dies (no-op elsewhere).
+
+    Used in children (between fork and exec) and by an orchestrating script for itself, so that a
+    parent killed with SIGKILL, which runs no cleanup, still takes its children down.
+    """
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
+
+
+def unwind_on_signals(
+    exception: type[BaseException],
+    signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
+    parent_death: int = signal.SIGHUP,
+) -> None:
+    """Make each of ``signals`` raise ``exception(signal name)`` in the main thread, so ``with`` blocks
+    and ``finally`` clauses stop what was started; further signals are then ignored, so they cannot
+    cut that cleanup short. The death of the parent arrives as ``parent_death`` (Linux), like a closed terminal."""
+
+    def stop(signum, frame):
+        for ending in signals:
+            signal.signal(ending, signal.SIG_IGN)
+        raise exception(signal.Signals(signum).name)
+
+    for ending in signals:
+        signal.signal(ending, stop)
+    parent = os.getppid()
+    die_with_parent(parent_death)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os.kill(os.getpid(), parent_death)
+
+
 @contextlib.contextmanager
 def _child_process(command: Sequence[str], *, env: Mapping[str, str], log_path: Path) -> Iterator[subprocess.Popen]:
     log_path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,16 +198,17 @@ def _child_process(command: Sequence[str], *, env: Mapping[str, str], log_path: 
             stdout=log_file,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=die_with_parent,
         )
     try:
         yield process
     finally:
-        stop_process_group(process)
+        _stop_process_group(process)
 
 
 def _wait_for_port_or_explain(port: int, timeout: float, process: subprocess.Popen, what: str, log_path: Path) -> None:
     try:
-        wait_for_port(port, timeout=timeout, process=process, what=what)
+        _wait_for_port(port, timeout=timeout, process=process, what=what)
     except HarnessError as error:
         tail = log_path.read_text(errors="replace")[-2000:]
         raise HarnessError(f"{error}; log {log_path} ends with:\n{tail}") from None
@@ -190,10 +226,7 @@ class ApmTestAgent:
 
     port: int
     otlp_http_port: int
-    otlp_grpc_port: int
-    log_path: Path
     process: subprocess.Popen
-    snapshot_dir: Path | None
 
     @property
     def url(self) -> str:
@@ -249,25 +282,18 @@ class ApmTestAgent:
             traces = self.traces(token)
         return traces
 
-    def snapshot(self, token: str, *, ignores: Iterable[str] = ()) -> None:
+    def snapshot(self, token: str) -> None:
         """Compare session ``token``'s traces with ``<snapshot_dir>/<token>.json``; raise SnapshotMismatch.
 
         In CI mode (the default of ``apm_test_agent``) a missing snapshot file is a failure; otherwise
         the test agent writes the file from what it received.
         """
-        params = {}
-        extra = ",".join(ignores)
-        if extra:
-            params["ignores"] = extra
-        result = self._get("/test/session/snapshot", token, **params)
+        result = self._get("/test/session/snapshot", token)
         if result.status != 200:
             raise SnapshotMismatch(f"snapshot {token!r} failed ({result.status}):\n{result.body}")
 
-    def log_text(self) -> str:
-        return self.log_path.read_text(errors="replace")
 
-
-def test_agent_environment(base: Mapping[str, str] | None = None) -> dict[str, str]:
+def _test_agent_environment() -> dict[str, str]:
     """Environment for the test agent with everything that would redirect or reconfigure it removed.
 
     The test agent proxies to DD_TRACE_AGENT_URL / DD_AGENT_URL when they are set, and reads its
@@ -287,8 +313,7 @@ def test_agent_environment(base: Mapping[str, str] | None = None) -> dict[str, s
         "WEB_UI_PORT",
         "LOG_LEVEL",
     }
-    source = os.environ if base is None else base
-    return {k: v for k, v in source.items() if not k.startswith("DD_") and k not in reconfiguring}
+    return {k: v for k, v in os.environ.items() if not k.startswith("DD_") and k not in reconfiguring}
 
 
 @contextlib.contextmanager
@@ -297,15 +322,14 @@ def apm_test_agent(
     port: int | None = None,
     snapshot_dir: str | os.PathLike | None = None,
     snapshot_ci_mode: bool = True,
-    ignored_attrs: Sequence[str] = SNAPSHOT_IGNORED_ATTRS,
-    removed_attrs: Sequence[str] = SNAPSHOT_REMOVED_ATTRS,
     regex_placeholders: Mapping[str, str] = SNAPSHOT_REGEX_PLACEHOLDERS,
     log_path: str | os.PathLike | None = None,
     startup_timeout: float = 30.0,
 ) -> Iterator[ApmTestAgent]:
     """Start ``ddapm-test-agent`` on 127.0.0.1 (free ports unless ``port`` is given) and stop it on exit.
 
-    ``snapshot_ci_mode`` makes a missing snapshot file an error instead of writing a new one.
+    ``snapshot_ci_mode`` makes a missing snapshot file an error instead of writing a new one;
+    ``regex_placeholders`` maps placeholder names to the patterns they replace in snapshots.
     """
     port = port or free_port()
     otlp_http_port = free_port()
@@ -326,13 +350,13 @@ def apm_test_agent(
     ]
     if snapshot_path is not None:
         command.append(f"--snapshot-dir={snapshot_path}")
-    agent_env = test_agent_environment()
+    agent_env = _test_agent_environment()
     # The flags of the same names cannot parse a list (their argparse type is broken); the variables can.
-    agent_env["SNAPSHOT_IGNORED_ATTRS"] = ",".join(ignored_attrs)
-    agent_env["SNAPSHOT_REMOVED_ATTRS"] = ",".join(removed_attrs)
+    agent_env["SNAPSHOT_IGNORED_ATTRS"] = ",".join(SNAPSHOT_IGNORED_ATTRS)
+    agent_env["SNAPSHOT_REMOVED_ATTRS"] = ",".join(SNAPSHOT_REMOVED_ATTRS)
     with _child_process(command, env=agent_env, log_path=log_file) as process:
         _wait_for_port_or_explain(port, startup_timeout, process, "ddapm-test-agent", log_file)
-        agent = ApmTestAgent(port, otlp_http_port, otlp_grpc_port, log_file, process, snapshot_path)
+        agent = ApmTestAgent(port, otlp_http_port, process)
         deadline = time.monotonic() + startup_timeout
         while http_get(f"{agent.url}/info").status != 200:
             if time.monotonic() > deadline:
@@ -361,19 +385,17 @@ class RunningApp:
         return self.log_path.read_text(errors="replace")
 
 
-def app_environment(
+def _app_environment(
     agent_url: str | None,
     *,
     env: Mapping[str, str] | None = None,
     port: int,
     workers: int,
-    base: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """Environment for the app: the caller's, minus other Agent addresses, plus bind and tracer target."""
-    source = os.environ if base is None else base
     merged = {
         k: v
-        for k, v in source.items()
+        for k, v in os.environ.items()
         if k not in {"DD_AGENT_HOST", "DD_TRACE_AGENT_PORT", "DD_TRACE_AGENT_URL", "DD_AGENT_URL"}
     }
     merged.update(
@@ -411,7 +433,7 @@ def traced_app(
     ``module:variable`` (the benchmark's OpenTelemetry variant).
     """
     port = port or free_port()
-    full_env = app_environment(agent_url, env=env, port=port, workers=workers)
+    full_env = _app_environment(agent_url, env=env, port=port, workers=workers)
     log_file = Path(log_path) if log_path else _default_log_path("flask-demo")
     with _child_process(gunicorn_command(traced=traced, wsgi_app=wsgi_app), env=full_env, log_path=log_file) as process:
         _wait_for_port_or_explain(port, startup_timeout, process, "gunicorn", log_file)
@@ -426,6 +448,12 @@ def send_traffic(app: RunningApp, routes: Iterable[str] = ROUTES) -> dict[str, i
 def spans_by_service_and_resource(traces: Iterable[Sequence[Mapping]]) -> Counter:
     """Count spans per (service, resource) across ``traces``."""
     return Counter((span.get("service"), span.get("resource")) for trace in traces for span in trace)
+
+
+def entry_spans(trace: Sequence[Mapping]) -> list[Mapping]:
+    """The spans of ``trace`` that enter a service: the root, and each span whose parent is of another service."""
+    service_of = {span["span_id"]: span.get("service") for span in trace}
+    return [span for span in trace if service_of.get(span.get("parent_id")) != span.get("service")]
 
 
 def root_span(trace: Sequence[Mapping]) -> Mapping:

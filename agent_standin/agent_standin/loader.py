@@ -1,8 +1,9 @@
 """Run an installed integration the way `datadog-agent check <name>` does, without the Agent.
 
-Run it with the Python that stands in for the Agent's embedded one (a virtualenv holding
-`datadog-checks-base[deps]` and the integration's wheel). It imports only the standard library,
-PyYAML and `datadog_checks.base`, as the Agent's loader does:
+`agent_standin.run_agent_check` runs this file with the Python that stands in for the Agent's
+embedded one (a virtualenv holding `datadog-checks-base[deps]` and the integration's wheel, not this
+package). It imports only the standard library, PyYAML and `datadog_checks.base`, as the Agent's
+loader does:
 
 1. import `datadog_checks.<name>`, falling back to a top-level `<name>` module;
 2. take the module's `AgentCheck` subclass that has no subclass of its own;
@@ -26,8 +27,14 @@ import yaml
 def load_check_class(check_name):
     try:
         module = importlib.import_module(f'datadog_checks.{check_name}')
-    except ImportError:
-        module = importlib.import_module(check_name)
+    except ImportError as namespaced_error:
+        try:
+            module = importlib.import_module(check_name)
+        except ImportError:
+            raise SystemExit(
+                f'error: cannot import datadog_checks.{check_name} ({namespaced_error}) nor {check_name}: '
+                'is the integration installed in this Python?'
+            ) from None
 
     from datadog_checks.base import AgentCheck
 
@@ -76,7 +83,12 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
 
-    config = yaml.safe_load(args.config.read_text()) or {}
+    try:
+        config = yaml.safe_load(args.config.read_text()) or {}
+    except (OSError, yaml.YAMLError) as error:
+        raise SystemExit(f'error: cannot read {args.config}: {error}') from None
+    if not isinstance(config, dict):
+        raise SystemExit(f'error: {args.config} must be a mapping with `init_config:` and `instances:`')
     init_config = config.get('init_config') or {}
     instances = config.get('instances') or []
     if not instances:

@@ -1,0 +1,30 @@
+"""Install and run a Datadog Agent integration wheel the way the Agent does, without the Agent."""
+
+from agent_standin.config import CheckConfigError, collection_interval, error_messages, read_check_config
+from agent_standin.install import (
+    agent_python_is_complete,
+    build_wheel,
+    create_agent_python,
+    install_integration,
+    installed_version,
+    wheel_metadata,
+)
+from agent_standin.run import LoaderError, describe_run, run_agent_check
+
+__version__ = '1.0.0'
+
+__all__ = [
+    'CheckConfigError',
+    'LoaderError',
+    'agent_python_is_complete',
+    'build_wheel',
+    'collection_interval',
+    'create_agent_python',
+    'describe_run',
+    'error_messages',
+    'install_integration',
+    'installed_version',
+    'read_check_config',
+    'run_agent_check',
+    'wheel_metadata',
+]

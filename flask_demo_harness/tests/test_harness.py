@@ -1,0 +1,143 @@
+"""The harness against the real test agent and app: traffic, traces, and that children end with their owner."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from flask_demo_harness import (
+    ROUTES,
+    HarnessError,
+    apm_test_agent,
+    entry_spans,
+    root_span,
+    send_traffic,
+    spans_by_service_and_resource,
+    traced_app,
+)
+
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the owner-death test relies on Linux prctl")
+
+ROUTES_WITHOUT_DATABASE = [route for route in ROUTES if route != "/api/db"]
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        return sock.connect_ex(("127.0.0.1", port)) != 0
+
+
+def process_is_gone(pid: int, timeout: float = 15.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_traffic_is_answered_and_traced(tmp_path):
+    with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
+        with traced_app(agent.url, env={"DD_ENV": "harness"}, log_path=tmp_path / "app.log") as app:
+            agent.start_session("harness")
+            statuses = send_traffic(app, ROUTES_WITHOUT_DATABASE)
+            traces = agent.wait_for_traces(len(statuses), token="harness")
+
+    assert statuses == {route: ROUTES[route] for route in ROUTES_WITHOUT_DATABASE}
+    roots = sorted(root_span(trace)["resource"] for trace in traces)
+    assert roots == sorted(["GET /", "GET /api/apm", "GET /api/trace", "GET /api/error", "GET 404"])
+    counts = spans_by_service_and_resource(traces)
+    assert counts[("flask_demo", "GET /api/apm")] >= 1
+    assert all(service == "flask_demo" for service, _ in counts)
+
+
+def test_leaving_the_block_stops_the_children_and_frees_their_ports(tmp_path):
+    with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
+        with traced_app(agent.url, log_path=tmp_path / "app.log") as app:
+            pids, ports = (agent.process.pid, app.process.pid), (agent.port, app.port)
+            assert not any(port_is_free(port) for port in ports)
+
+    assert all(process_is_gone(pid) for pid in pids)
+    assert all(port_is_free(port) for port in ports)
+
+
+OWNER = """
+import sys, time
+from pathlib import Path
+from flask_demo_harness import apm_test_agent, traced_app
+log_dir = Path(sys.argv[1])
+with apm_test_agent(log_path=log_dir / "agent.log") as agent:
+    with traced_app(agent.url, log_path=log_dir / "app.log") as app:
+        print(agent.process.pid, agent.port, app.process.pid, app.port, flush=True)
+        time.sleep(600)
+"""
+
+
+def test_children_end_when_their_owner_is_killed_with_sigkill(tmp_path):
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        agent_pid, agent_port, app_pid, app_port = map(int, owner.stdout.readline().split())
+        owner.send_signal(signal.SIGKILL)
+        owner.wait()
+
+        assert process_is_gone(agent_pid), "the test agent outlived its SIGKILLed owner"
+        assert process_is_gone(app_pid), "gunicorn outlived its SIGKILLed owner"
+        assert port_is_free(agent_port) and port_is_free(app_port)
+    finally:
+        owner.kill()
+        owner.wait()
+
+
+def test_root_span_refuses_a_trace_with_two_roots():
+    trace = [{"span_id": 1, "parent_id": 0}, {"span_id": 2, "parent_id": 99}]
+
+    with pytest.raises(HarnessError, match="2 root spans"):
+        root_span(trace)
+
+
+def test_entry_spans_are_the_root_and_the_first_span_of_each_other_service():
+    trace = [
+        {"span_id": 1, "parent_id": 0, "service": "flask_demo", "resource": "GET /api/db"},
+        {"span_id": 2, "parent_id": 1, "service": "flask_demo", "resource": "db"},
+        {"span_id": 3, "parent_id": 2, "service": "pymysql", "resource": "SELECT VERSION()"},
+        {"span_id": 4, "parent_id": 3, "service": "pymysql", "resource": "fetch"},
+    ]
+
+    assert [span["span_id"] for span in entry_spans(trace)] == [1, 3]
+    assert spans_by_service_and_resource([entry_spans(trace)]) == {
+        ("flask_demo", "GET /api/db"): 1,
+        ("pymysql", "SELECT VERSION()"): 1,
+    }
+
+
+UNWINDING = """
+import signal, time
+from flask_demo_harness import unwind_on_signals
+class Stopped(BaseException):
+    pass
+unwind_on_signals(Stopped)
+try:
+    print("ready", flush=True)
+    time.sleep(60)
+except Stopped as stopped:
+    signal.raise_signal(signal.SIGTERM)  # a second signal is ignored while cleaning up
+    print("cleaned up after", stopped, flush=True)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM, signal.SIGHUP])
+def test_unwind_on_signals_raises_the_exception_once(signum):
+    process = subprocess.Popen([sys.executable, "-c", UNWINDING], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signum)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert output == f"cleaned up after {signum.name}\n"
+    assert process.returncode == 0
