@@ -17,8 +17,11 @@ class AssetFileError(Exception):
 
 
 def default_integration_dir() -> Path:
-    # provisioning/my_metric_provisioning/assets.py -> repository root / my_metric
-    return Path(__file__).resolve().parents[2] / "my_metric"
+    """The repository's my_metric/ above this file: provisioning/my_metric_provisioning/assets.py, or a copy of
+    the package one folder deeper (mutation testing runs the tests from provisioning/mutants/)."""
+    here = Path(__file__).resolve()
+    found = (folder / "my_metric" for folder in here.parents if (folder / "my_metric" / "manifest.json").is_file())
+    return next(found, here.parents[2] / "my_metric")
 
 
 def is_integration_dir(path: Path) -> bool:

@@ -463,12 +463,12 @@ def check_downtime_coverage(payloads: dict[str, dict], tz_name: str, year: int) 
     for problem in coverage_problems(values, tz_name, year):
         found.add(
             where,
-            str(problem),
+            f"{problem}.",
             "together the downtimes must mute all of 19:00-09:00 on weeknights and all weekend until Monday 09:00, "
             "and nothing of Monday-Friday 09:00-19:00.",
         )
     for problem in start_time_problems(values, tz_name, year):
-        found.add(where, problem, "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.")
+        found.add(where, f"{problem}.", "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.")
     return found
 
 

@@ -4,9 +4,10 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
+from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
 
-REPO_INTEGRATION = Path(__file__).resolve().parents[2] / "my_metric"
+REPO_INTEGRATION = default_integration_dir()
 # A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
 # moves the clock (tests/test_downtime_starts.py). Apply and the local API server share this clock.
 WORKING_HOURS = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)

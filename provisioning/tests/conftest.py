@@ -29,11 +29,22 @@ def fake():
 
 @pytest.fixture
 def fake_keys(monkeypatch):
-    """Key-shaped values made at run time (32 and 40 hex characters), never written to the repository."""
+    """Key-shaped values made at run time (32 and 40 hex characters), never written to the repository.
+
+    The command reads them from the environment; the client would too, by itself, so the client made here
+    forgets what it read: only the keys the command passes on can reach a request header.
+    """
     keys = {"DD_API_KEY": secrets.token_hex(16), "DD_APP_KEY": secrets.token_hex(20)}
     for name, value in keys.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("DD_SITE", raising=False)
+
+    class ConfigurationWithoutEnvironment(provision.Configuration):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.api_key.clear()
+
+    monkeypatch.setattr(provision, "Configuration", ConfigurationWithoutEnvironment)
     return keys
 
 

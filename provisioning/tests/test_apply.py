@@ -1,5 +1,12 @@
+import contextlib
+import json
+import secrets
+import socket
+
 import pytest
-from common import apply, assert_no_key, cli, destroy
+from common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy
+from datadog_api_client.exceptions import ApiException
+from my_metric_provisioning import provision
 
 
 def test_two_applies_make_one_of_each_and_second_only_updates(fake, fake_keys):
@@ -77,11 +84,27 @@ def test_500_midway_then_rerun_converges(fake, fake_keys):
     assert_no_key(out, fake_keys)
 
 
-def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch):
-    monkeypatch.delenv("DD_API_KEY", raising=False)
-    monkeypatch.delenv("DD_APP_KEY", raising=False)
-    code, out = cli("apply", "--dry-run", "--api-url", "http://127.0.0.1:9")
+def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch, fake_keys):
+    connections = []
+
+    def refuse(*args, **kwargs):
+        connections.append(args)
+        raise OSError("no network in this test")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    argv = ["apply", "--notify", "@a@example.com", "--api-url", "http://127.0.0.1:9", "--max-retries", "0"]
+    # The guard sees the connection a real apply opens (how that apply fails is other tests' business)...
+    with contextlib.suppress(Exception):
+        cli(*argv)
+    assert connections
+    connections.clear()
+    monkeypatch.delenv("DD_API_KEY")
+    monkeypatch.delenv("DD_APP_KEY")
+    # ...and none from the dry run, which needs no keys.
+    code, out = cli(*argv, "--dry-run")
     assert code == 0, out
+    assert connections == []
     assert "== create or update dashboard ==" in out and "== create or update downtime weekend ==" in out
     assert '"monitor_id": "<id of the monitor above>"' in out
 
@@ -121,3 +144,157 @@ def test_bad_input_names_the_field_and_fix(argv, expected):
     code, out = cli(*argv)
     assert code == 2
     assert expected in out
+
+
+def settings_for(fake, **overrides):
+    return provision.Settings(
+        notify="@ops-team@example.com", timezone="Europe/Paris", api_url=fake.url, retry_backoff=0, **overrides
+    )
+
+
+def test_every_request_carries_the_keys_of_the_settings(fake, real_assets, monkeypatch):
+    # Other values in the environment, where the client also looks: the settings' keys must win.
+    monkeypatch.setenv("DD_API_KEY", secrets.token_hex(16))
+    monkeypatch.setenv("DD_APP_KEY", secrets.token_hex(20))
+    settings = settings_for(fake, api_key=secrets.token_hex(16), app_key=secrets.token_hex(20))
+    provision.Provisioner(real_assets, settings, log=lambda _: None).apply()
+    assert fake.headers_seen
+    assert {(h["DD-API-KEY"], h["DD-APPLICATION-KEY"]) for h in fake.headers_seen} == {
+        (settings.api_key, settings.app_key)
+    }
+
+
+@pytest.mark.parametrize(
+    "site, host",
+    [
+        ("datadoghq.com", "https://api.datadoghq.com"),
+        ("datadoghq.eu", "https://api.datadoghq.eu"),
+        ("us3.datadoghq.com", "https://api.us3.datadoghq.com"),
+        ("ddog-gov.com", "https://api.ddog-gov.com"),
+    ],
+)
+def test_site_chooses_the_api_host(monkeypatch, site, host):
+    monkeypatch.setenv("DD_SITE", "ap1.datadoghq.com")  # read by the client itself; the setting must win
+    config = provision.configuration(provision.Settings(notify="@a", timezone="UTC", site=site))
+    assert config.host == host
+    assert provision.configuration(provision.Settings(notify="@a", timezone="UTC", api_url=host + ":8443")).host == (
+        host + ":8443"
+    )
+
+
+def test_retries_follow_the_settings():
+    policy = provision.configuration(
+        provision.Settings(notify="@a", timezone="UTC", max_retries=5, retry_backoff=0.5)
+    ).retry_policy
+    assert (policy.total, policy.backoff_factor) == (5, 0.5)
+    timeouts = provision.configuration(
+        provision.Settings(notify="@a", timezone="UTC", connect_timeout=3, read_timeout=7)
+    )
+    assert timeouts.request_timeout == (3, 7)
+    assert 429 in policy.RETRY_AFTER_STATUS_CODES
+
+
+def test_monitor_is_sent_with_the_asset_message_and_tags_plus_notify_and_managed_tag(fake, fake_keys, real_assets):
+    assert apply(fake)[0] == 0
+    [monitor] = fake.monitors.values()
+    own_tags = {tag for tag in monitor["tags"] if not tag.startswith(provision.RECORD_PREFIX)}
+    assert own_tags == set(real_assets.monitor["definition"]["tags"]) | {provision.MANAGED_BY}
+    asset_message = real_assets.monitor["definition"]["message"].rstrip()
+    assert monitor["message"] == f"{asset_message}\n\nNotify: @ops-team@example.com"
+
+
+def test_401_says_to_check_the_keys_and_site(fake, fake_keys):
+    fake.fail("GET", "/api/v1/monitor", 401)
+    code, out = apply(fake)
+    assert code == 3
+    assert (
+        f"401 Unauthorized while trying to list the monitor at {fake.url}. "
+        "Check DD_API_KEY and DD_APP_KEY, and --site / DD_SITE." in out
+    )
+    assert fake.monitors == {}
+
+
+@pytest.mark.parametrize("status", ["canceled", "ended"])
+def test_apply_never_updates_a_canceled_or_ended_downtime(fake, fake_keys, status):
+    assert apply(fake)[0] == 0
+    old_id, old = next(iter(fake.downtimes.items()))
+    old["attributes"]["status"] = status
+    before = dict(old["attributes"])
+    code, out = apply(fake)
+    assert code == 0, out
+    assert fake.downtimes[old_id]["attributes"] == before
+    assert fake.count("PATCH", f"/api/v2/downtime/{old_id}") == 0
+    assert len(fake.active_downtimes()) == 2 and out.count("created") == 1
+
+
+def test_apply_after_destroy_makes_everything_anew(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    first_downtimes = set(fake.downtimes)
+    assert cli("destroy", "--api-url", fake.url, *FAST)[0] == 0
+    code, out = apply(fake)
+    assert code == 0, out
+    assert out.count("created") == 4 and "updated" not in out
+    assert all(fake.downtimes[d]["attributes"]["status"] == "canceled" for d in first_downtimes)
+    assert len(fake.active_downtimes()) == 2 and len(fake.monitors) == 1 and len(fake.dashboards) == 1
+
+
+def test_two_managed_monitors_are_named_in_a_warning(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    [(first_id, monitor)] = fake.monitors.items()
+    fake.monitors[first_id + 100] = dict(monitor, id=first_id + 100)
+    code, out = apply(fake)
+    assert code == 0, out
+    assert (
+        f"warning: 2 monitor objects carry the provisioning marker; kept {first_id}, left {first_id + 100} "
+        "(remove them with destroy --full-scan, then apply)." in out
+    )
+
+
+def test_server_error_names_status_reason_action_and_host(fake, fake_keys):
+    fake.fail("POST", "/api/v2/downtime", 500, times=3)
+    code, out = apply(fake)
+    assert code == 3
+    assert f"HTTP 500 Internal Server Error while trying to create the downtime at {fake.url}. " in out
+
+
+def test_a_refused_scan_names_the_downtime_permission(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.fail("GET", "/api/v2/downtime", 403)
+    code, out = apply(fake, "--full-scan")
+    assert code == 3
+    assert "403 Forbidden while trying to list the downtime at" in out and "monitors_downtime" in out
+
+
+def test_a_long_error_body_is_cut_to_300_characters():
+    error = ApiException(status=400, reason="Bad Request")
+    error.body = json.dumps({"errors": ["x" * 400]})
+    assert provision._server_errors(error) == "x" * 297 + "..."
+
+
+def test_second_apply_reports_each_object_updated_by_id(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    code, out = apply(fake)
+    assert code == 0, out
+    [monitor_id] = fake.monitors
+    [dashboard_id] = fake.dashboards
+    assert f"updated  monitor (id {monitor_id})" in out.splitlines()
+    assert f"updated  dashboard (id {dashboard_id})" in out.splitlines()
+
+
+def test_a_recorded_downtime_moved_to_another_monitor_is_not_adopted(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    moved_id, moved = next(iter(fake.downtimes.items()))
+    moved["attributes"]["monitor_identifier"] = {"monitor_id": 999}
+    code, out = apply(fake)
+    assert code == 0, out
+    assert fake.count("PATCH", f"/api/v2/downtime/{moved_id}") == 0
+    assert moved["attributes"]["monitor_identifier"] == {"monitor_id": 999}
+    assert out.count("created") == 1
+
+
+def test_the_catch_up_downtime_is_displayed_in_the_chosen_timezone(real_assets):
+    settings = provision.Settings(notify="@a@example.com", timezone="Europe/Paris")
+    template = real_assets.downtimes["weekend"]
+    assert template["data"]["attributes"]["display_timezone"] != "Europe/Paris"
+    payload = provision.catch_up_payload(template, 42, settings, WEEKNIGHT)
+    assert payload["data"]["attributes"]["display_timezone"] == "Europe/Paris"

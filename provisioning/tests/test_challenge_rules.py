@@ -1,6 +1,8 @@
 """Each requirement the hiring challenge states for the monitor and the timeboard is a rule: breaking it
 in the real assets fails validation at the right place, with a hint."""
 
+import copy
+
 import pytest
 from my_metric_provisioning.assets import integration_metrics, known_metrics
 from my_metric_provisioning.provision import Settings, monitor_payload
@@ -220,3 +222,95 @@ def test_the_sent_monitor_notifies_the_handle(real_assets):
     payload["message"] = payload["message"].replace("@ops@example.com", "")
     found = check_monitor_notifies(payload, "@ops@example.com")
     assert [f.path for f in found] == ["$.definition.message"] and found[0].hint
+
+
+# What `validate` prints for each broken requirement above: the path, the requirement and the fix.
+PRINTED = {
+    ('alert text without the host ip',): (
+        '$.definition.message: the alert text does not include the host IP, which the challenge asks for. '
+        'Hint: add {{host.ip}} inside {{#is_alert}}...{{/is_alert}}.'
+    ),
+    ('alert text without the value',): (
+        '$.definition.message: the alert text does not include the metric value, which the challenge asks '
+        'for. Hint: add {{value}} inside {{#is_alert}}...{{/is_alert}}.'
+    ),
+    ('no alert block',): (
+        '$.definition.message: no {{#is_alert}} text: the challenge asks for a different message for alert, '
+        'warning and no data. Hint: add {{#is_alert}}...{{/is_alert}} with its own text.'
+    ),
+    ('no warning block',): (
+        '$.definition.message: no {{#is_warning}} text: the challenge asks for a different message for alert,'
+        ' warning and no data. Hint: add {{#is_warning}}...{{/is_warning}} with its own text.'
+    ),
+    ('no no-data block',): (
+        '$.definition.message: no {{#is_no_data}} text: the challenge asks for a different message for alert,'
+        ' warning and no data. Hint: add {{#is_no_data}}...{{/is_no_data}} with its own text.'
+    ),
+    ('same text for alert and warning',): (
+        "$.definition.message: the alert text is the same as another state's text. Hint: say in each block "
+        'what happened (alert, warning, no data).'
+    ),
+    ('same text for warning and no data',): (
+        '$.definition.message: the warning and no-data texts are the same. Hint: make them say different things.'
+    ),
+    ('warning threshold not 500',): (
+        '$.definition.options.thresholds.warning: the challenge asks for a warning threshold of 500, not 600.'
+        ' Hint: set "warning": 500.'
+    ),
+    ('no warning threshold',): (
+        '$.definition.options.thresholds.warning: the challenge asks for a warning threshold of 500, not '
+        'None. Hint: set "warning": 500.'
+    ),
+    ('critical threshold not 800',): (
+        '$.definition.options.thresholds.critical: the challenge asks for a critical threshold of 800, not '
+        '900. Hint: set "critical": 800.'
+    ),
+    ('alert not above 800', 'alert below instead of above'): (
+        "$.definition.query: the challenge's monitor alerts above 800. Hint: end the query with '> 800'."
+    ),
+    ('window not 5 minutes', 'maximum instead of average', 'another metric'): (
+        "$.definition.query: the challenge's monitor watches the average of my_metric over the past 5 "
+        "minutes. Hint: write 'avg(last_5m):avg:my_metric{*} by {host} > 800'."
+    ),
+    ('not a metric monitor',): (
+        '$.definition.type: the challenge asks for a metric monitor. Hint: set "type": "query alert".'
+    ),
+    ('no-data notification off', 'no-data notification missing'): (
+        '$.definition.options.notify_no_data: the challenge asks to be notified when there is no data. Hint: '
+        'set "notify_no_data": true.'
+    ),
+    ('no-data window not 10 minutes',): (
+        '$.definition.options.no_data_timeframe: the challenge asks for no data over the past 10 minutes, not'
+        ' 20. Hint: set "no_data_timeframe": 10.'
+    ),
+    ('my_metric not scoped over the host',): (
+        "$.widgets: no widget shows my_metric scoped over the host (the challenge's first timeboard graph). "
+        'Hint: add a timeseries of avg:my_metric{$host,$env} by {host}.'
+    ),
+    ('anomalies on a non-MySQL metric', 'MySQL metric without anomalies'): (
+        "$.widgets: no widget applies the anomalies function to a MySQL metric (the challenge's second "
+        "graph). Hint: add a timeseries of anomalies(avg:mysql.performance.queries{$host,$env}, 'basic', 2)."
+    ),
+    ('rollup average instead of sum', 'rollup over ten minutes', 'no rollup'): (
+        "$.widgets: no widget sums my_metric over the past hour into one bucket (the challenge's third "
+        'graph). Hint: add a timeseries of sum:my_metric{$host,$env} by {host}.rollup(sum, 3600).'
+    ),
+}
+
+
+@pytest.mark.parametrize("names, text", PRINTED.items())
+def test_each_broken_requirement_prints_its_path_and_fix(assets, allowed, names, text):
+    for name in names:
+        broken = copy.deepcopy(assets)
+        change = (MONITOR_BREAKS.get(name) or DASHBOARD_BREAKS[name])[0]
+        change(broken)
+        if name in MONITOR_BREAKS:
+            printed = [str(f) for f in check_monitor(broken.monitor, allowed)]
+            assert f"assets/monitors/my_metric_high.json: {text}" in printed, (name, printed)
+        else:
+            printed = [str(f) for f in check_dashboard(broken.dashboard, allowed)]
+            assert f"assets/dashboards/my_metric_overview.json: {text}" in printed, (name, printed)
+
+
+def test_every_broken_requirement_has_its_printed_text():
+    assert sorted(name for names in PRINTED for name in names) == sorted([*MONITOR_BREAKS, *DASHBOARD_BREAKS])

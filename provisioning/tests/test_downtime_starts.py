@@ -183,3 +183,13 @@ def test_apply_with_past_anchors_fails_against_the_local_api(assets, fake, clock
     assert code == 3 and "HTTP 400" in out
     assert PAST_START in out and "Re-run the same command" not in out  # the server's reason, not a retry hint
     assert fake.active_downtimes() == []
+
+
+def test_coverage_is_judged_inside_the_window_only():
+    # One day from Tuesday 18:59 (an odd minute) without any downtime: that night is reported from its first
+    # minute, and not the next evening.
+    origin = datetime(2026, 5, 19, 18, 59, tzinfo=downtimes.zone("UTC"))
+    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, [])] == [
+        f"not muted: Tue 2026-05-19 19:00 to Wed 2026-05-20 09:00 UTC (duration read as {reading})"
+        for reading in ("wall-clock time", "elapsed time")
+    ]
