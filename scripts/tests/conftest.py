@@ -7,14 +7,17 @@ finds any that outlived it (the tour itself never scans /proc: this is the tests
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import signal
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -168,3 +171,31 @@ def started_run():
     yield start
     for process, marker in started:
         kill_leftovers(process, marker)
+
+
+@pytest.fixture
+def forbidding_datadog_api():
+    """A local stand-in for the Datadog API that answers every request 403 (as for a key without the permission)
+    and keeps the key headers each request carried; yields (base URL, list of those headers)."""
+    received = []
+
+    class Forbidding(BaseHTTPRequestHandler):
+        def answer(self):
+            received.append({name: self.headers.get(name) for name in ('DD-API-KEY', 'DD-APPLICATION-KEY')})
+            body = json.dumps({'errors': ['Forbidden']}).encode()
+            self.send_response(403)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = answer
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(('127.0.0.1', 0), Forbidding)
+    threading.Thread(target=server.serve_forever, kwargs={'poll_interval': 0.01}, daemon=True).start()
+    yield f'http://127.0.0.1:{server.server_address[1]}', received
+    server.shutdown()
+    server.server_close()

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import REPO_ROOT, assert_nothing_left, closed_port
+from conftest import REPO_ROOT, assert_nothing_left
 
 KEYS = {'DD_API_KEY': secrets.token_hex(16), 'DD_APP_KEY': secrets.token_hex(20)}
 
@@ -112,21 +112,23 @@ def test_a_check_config_that_is_not_a_file_names_the_path(run_local, tmp_path, k
     assert_refused_before_any_work(run, f'--check-config {path}: cannot read it ({reason}); give a conf.yaml file')
 
 
-def test_apply_passes_the_keys_to_the_tool_only_and_shows_its_failure(run_local):
-    port = closed_port()
+def test_apply_passes_the_keys_to_the_tool_only_and_shows_its_failure(run_local, forbidding_datadog_api):
+    api_url, received = forbidding_datadog_api
 
     run = run_local(
         '--quick', '--runs', '1', '--skip-mysql', '--apply', '--notify', '@team-challenge',
-        '--api-url', f'http://127.0.0.1:{port}', env=KEYS,
+        '--api-url', api_url, env=KEYS,
     )  # fmt: skip
 
     assert run.returncode == 1, run.output
     assert re.search(
         r'^\[5/6\] Datadog assets: applying for real to datadoghq\.com, notifying @team-challenge', run.output, re.M
     )
-    assert re.search(r'^Datadog assets +FAILED +apply failed \(exit [13]\)', run.summary(), re.M), run.summary()
-    # The tool's own output is shown, and it says why.
-    assert re.search(rf'^\[5/6\] Datadog assets: .*{port}.*refused', run.output, re.M | re.I), run.output
+    assert re.search(r'^Datadog assets +FAILED +apply failed \(exit 3\)', run.summary(), re.M), run.summary()
+    # The keys reached the tool's requests, and the tool's own output is shown, saying why it stopped.
+    assert received, 'the tool sent no request'
+    assert {'DD-API-KEY': KEYS['DD_API_KEY'], 'DD-APPLICATION-KEY': KEYS['DD_APP_KEY']} in received
+    assert re.search(r'^\[5/6\] Datadog assets: .*403 Forbidden.*DD_APP_KEY', run.output, re.M), run.output
     for key in KEYS.values():
         assert key not in run.output
     assert_nothing_left(run.marker)
