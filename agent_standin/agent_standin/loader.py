@@ -54,7 +54,7 @@ def submitted_series(check_name):
     from datadog_checks.base.stubs import aggregator
 
     series = []
-    for metric_name in sorted(aggregator._metrics):
+    for metric_name in sorted(aggregator.metric_names):
         for stub in aggregator.metrics(metric_name):
             series.append(
                 {
