@@ -14,7 +14,6 @@ import argparse
 import contextlib
 import functools
 import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -47,16 +46,11 @@ KEY_VARIABLES = ('DD_API_KEY', 'DD_APP_KEY')
 # Names reserved for the tour: it creates them, drops them, and may replace what a killed run left.
 TOUR_NAMES = {'agent_user': 'datadog_tour', 'app_user': 'flask_demo_tour', 'database': 'flask_demo_tour'}
 TOUR_AGENT_USER, TOUR_APP_USER, TOUR_DATABASE = TOUR_NAMES.values()
-MYSQL_COMMAND = '.venv-local/bin/mysql-datadog-user'  # as the removal notes name it
 PROVISION = [sys.executable, '-m', 'my_metric_provisioning', '--assets-dir', str(REPO_ROOT / 'my_metric')]
 
 
 class StepFailed(Exception):
     """A step could not do its job; the message says what went wrong and what to do."""
-
-
-class Stopped(BaseException):
-    """A signal ended the run."""
 
 
 @dataclass
@@ -152,7 +146,7 @@ def accounts_notes(run: Run) -> list[str]:
     if (accounts := run.accounts) is None:
         return []
     names, address = accounts.description, accounts.agent.address
-    removal = 'remove them with: ' + '; '.join(accounts.removal_commands(MYSQL_COMMAND))
+    removal = 'remove them with: ' + '; '.join(accounts.removal_commands('.venv-local/bin/mysql-datadog-user'))
     if accounts.kept:
         passwords = accounts.save_passwords(WORK_DIR / 'mysql-tour-passwords')
         return [f'kept on {address} (--keep-mysql-users): {names}; passwords in {passwords}', removal]
@@ -179,12 +173,11 @@ def mysql_step(run: Run, say, unprepared: StepResult | None, agent, app) -> Step
         if unprepared.status == 'SKIPPED':
             say(f'skipped: {unprepared.headline}')
         return unprepared
-    accounts = run.accounts
-    where = f'{accounts.server} at {accounts.agent.address}'
+    where = f'{run.accounts.server} at {run.accounts.agent.address}'
     ending = 'kept (--keep-mysql-users)' if run.args.keep_mysql_users else 'dropped when the run ends'
     created = f'(the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database {TOUR_DATABASE}) created'
     say(f'{TOUR_AGENT_USER} {created} on {where}; {ending}')
-    checks = mysql.verify_with_witness(accounts.agent, mysql.admin_settings_from_env())
+    checks = mysql.verify_with_witness(run.accounts.agent, mysql.admin_settings_from_env())
     agent.start_session('db')
     traffic = harness.traced_traffic(agent, app, [DATABASE_ROUTE], token='db', timeout=30)
     traced = ', '.join(f'{service} {resource} x {count}' for service, resource, count in traffic.entries)
@@ -207,10 +200,8 @@ def apm_and_mysql_steps(run: Run, stack: contextlib.ExitStack) -> None:
         message = f'could not start the test agent or the app: {error}. Logs in {LOG_DIR.relative_to(REPO_ROOT)}/'
         progress(run, 3, 'APM', f'FAILED: {message}')
         skipped = unprepared is not None and unprepared.status == 'SKIPPED'
-        run.results += [
-            StepResult('APM', 'FAILED', message),
-            StepResult('MySQL', 'SKIPPED' if skipped else 'FAILED', 'needs the app'),
-        ]
+        run.results.append(StepResult('APM', 'FAILED', message))
+        run.results.append(StepResult('MySQL', 'SKIPPED' if skipped else 'FAILED', 'needs the app'))
         return
     run_step(run, 3, 'APM', apm_step, agent, app)
     run_step(run, 4, 'MySQL', mysql_step, unprepared, agent, app)
@@ -218,10 +209,8 @@ def apm_and_mysql_steps(run: Run, stack: contextlib.ExitStack) -> None:
 
 def assets_step(run: Run, say) -> StepResult:
     args, plan = run.args, (run.plan.stdout + run.plan.stderr).strip()
-    if run.plan.returncode != 0:
-        raise StepFailed(
-            f'validation failed (exit {run.plan.returncode}):\n{plan}\nFix the assets in my_metric/assets/'
-        )
+    if exit_code := run.plan.returncode:
+        raise StepFailed(f'validation failed (exit {exit_code}):\n{plan}\nFix the assets in my_metric/assets/')
     plan_file = WORK_DIR / 'provisioning-plan.txt'
     plan_file.write_text(plan)
     lines = [line for line in plan.splitlines() if line.startswith(('OK:', 'Plan', '=='))]
@@ -232,10 +221,8 @@ def assets_step(run: Run, say) -> StepResult:
     say(f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
     applied = provision(*provisioning_options(args), keys=run.keys)
     say(*(output := (applied.stdout + applied.stderr).strip().splitlines()))
-    if applied.returncode != 0:
-        raise StepFailed(
-            f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
-        )
+    if exit_code := applied.returncode:
+        raise StepFailed(f'apply failed (exit {exit_code}); the message above says why. Running it again is safe')
     return StepResult('Datadog assets', headline='validated and applied', details=lines + output[-3:])
 
 
@@ -306,9 +293,8 @@ def print_summary(run: Run) -> int:
         for line in result.details:
             print(f'{"":<{width}}             {line}')
     skips = [f'skipped: {result.name} - {result.headline}' for result in run.results if result.status == 'SKIPPED']
-    print('=' * 78, *skips, *accounts_notes(run), sep='\n')
     verdict = f'FAILED in {", ".join(failed)} (details above)' if failed else 'OK, every part that ran succeeded'
-    print(f'RESULT: {verdict}')
+    print('=' * 78, *skips, *accounts_notes(run), f'RESULT: {verdict}', sep='\n')
     return 1 if failed else 0
 
 
@@ -316,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     run = Run(parse_arguments(argv), keys={name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ})
     try:
-        harness.unwind_on_signals(Stopped)
+        harness.unwind_on_signals()
         with contextlib.ExitStack() as stack:
             # ddtrace and the other children write temporary files: into the work folder, removed at the end.
             LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -332,10 +318,10 @@ def main(argv: list[str] | None = None) -> int:
             run_step(run, 2, 'my_metric check', check_step)
             apm_and_mysql_steps(run, stack)
             run_step(run, 5, 'Datadog assets', assets_step)
-    except Stopped as stopped:
+    except harness.Interrupted as stopped:
         stopped_all = 'every process this run started has been stopped'
         print(f'\ninterrupted by {stopped} during step {run.step}; {stopped_all}', *accounts_notes(run), sep='\n')
-        return 128 + signal.Signals[str(stopped)].value
+        return stopped.exit_status
     return print_summary(run)
 
 

@@ -169,8 +169,17 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
 
 
+class Interrupted(BaseException):
+    """A signal ended the run (raised by :func:`unwind_on_signals`); ``str()`` is the signal's name, e.g. SIGINT."""
+
+    @property
+    def exit_status(self) -> int:
+        """What a shell reports for a process that signal ended: 128 + the signal's number."""
+        return 128 + signal.Signals[str(self)].value
+
+
 def unwind_on_signals(
-    exception: type[BaseException],
+    exception: type[BaseException] = Interrupted,
     signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
     parent_death: int = signal.SIGHUP,
 ) -> None:

@@ -175,3 +175,26 @@ def test_unwind_on_signals_raises_the_exception_once(signum):
         process.kill()
     assert output == f"cleaned up after {signum.name}\n"
     assert process.returncode == 0
+
+
+INTERRUPTED = """
+import time
+from flask_demo_harness import Interrupted, unwind_on_signals
+unwind_on_signals()
+try:
+    print("ready", flush=True)
+    time.sleep(60)
+except Interrupted as interrupted:
+    print(interrupted, interrupted.exit_status, flush=True)
+"""
+
+
+def test_unwind_on_signals_raises_interrupted_by_default_with_the_shells_exit_status():
+    process = subprocess.Popen([sys.executable, "-c", INTERRUPTED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert output == f"SIGTERM {128 + signal.SIGTERM}\n"
