@@ -14,8 +14,6 @@ import argparse
 import contextlib
 import functools
 import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -37,7 +35,9 @@ else:
 REPO_ROOT = Path(__file__).resolve().parent.parent
 WORK_DIR = REPO_ROOT / '.local-run'
 LOG_DIR = WORK_DIR / 'logs'
+APP_LOG = LOG_DIR / 'flask-demo.log'
 AGENT_PYTHON_DIR = WORK_DIR / 'agent-python'
+CONF_D = WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d'
 EXAMPLE_CONFIG = REPO_ROOT / 'my_metric/datadog_checks/my_metric/data/conf.yaml.example'
 TOTAL_STEPS = 6
 QUICK_INTERVAL = 1.0
@@ -53,10 +53,6 @@ class StepFailed(Exception):
     """A step could not do its job; the message says what went wrong and what to do."""
 
 
-class Stopped(BaseException):
-    """A signal ended the run."""
-
-
 @dataclass
 class StepResult:
     name: str
@@ -70,9 +66,10 @@ class Run:
     args: argparse.Namespace
     keys: dict[str, str]
     plan: subprocess.CompletedProcess | None = None  # `my-metric-provision apply --dry-run`, run first
+    accounts: mysql.TemporaryAccounts | None = None  # the tour's MySQL accounts, once made
     results: list[StepResult] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
     step: str = 'setup'
+    started: float = field(default_factory=time.monotonic)
 
 
 def progress(run: Run, step: int, name: str, *messages: str) -> None:
@@ -85,7 +82,7 @@ def run_step(run: Run, step: int, name: str, function, *arguments) -> None:
     """Run one step; a failure is recorded with the step's name and the run goes on with the others."""
     try:
         result = function(run, functools.partial(progress, run, step, name), *arguments)
-    except StepFailed as error:
+    except (StepFailed, harness.MissingTraces) as error:
         result = StepResult(name, 'FAILED', str(error))
     except (OSError, subprocess.CalledProcessError, RuntimeError, ValueError, pymysql.MySQLError) as error:
         result = StepResult(name, 'FAILED', f'{type(error).__name__}: {error}')
@@ -110,74 +107,52 @@ def check_step(run: Run, say) -> StepResult:
     agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
     wheel = standin.build_wheel(REPO_ROOT / 'my_metric', WORK_DIR / 'dist')
     say(f'built {wheel.relative_to(REPO_ROOT)}')
-    conf_dir = standin.install_integration(agent_python, wheel, WORK_DIR / 'etc' / 'datadog-agent' / 'conf.d')
-    say(f'installed it as `datadog-agent integration install -w` does, config in {conf_dir.relative_to(REPO_ROOT)}/')
-    config = Path(shutil.copyfile(args.check_config or conf_dir / 'conf.yaml.example', conf_dir / 'conf.yaml'))
+    config = standin.install_check(agent_python, wheel, CONF_D, args.check_config)
+    conf_dir = config.parent.relative_to(REPO_ROOT)
+    say(f'installed it as `datadog-agent integration install -w` does, config in {conf_dir}/')
     interval = QUICK_INTERVAL if args.quick else args.interval
     source = 'shortened by --quick' if args.quick else f'min_collection_interval from {config.name}'
     say(f'running it {args.runs} times, {interval:g} s apart ({source})')
     on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
     documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
-    if errors := [error for document in documents for error in document['errors']]:
-        raise StepFailed(
-            f'the check reported errors: {standin.error_messages(errors)}. '
-            f'Fix {args.check_config or config} (options in conf.yaml.example) and run again'
-        )
-    if len(documents) < args.runs:
-        raise StepFailed(f'the check stopped after {len(documents)} of {args.runs} runs')
-    series = [point for document in documents for point in document['series']]
-    tags = ', '.join(sorted({tag for point in series for tag in point['tags']})) or 'none'
-    values = ', '.join(f'{point["value"]:g}' for point in series)
-    headline = f'{len(documents)} runs, {interval:g} s apart (configured {args.interval:g} s): my_metric = {values}'
-    return StepResult('my_metric check', headline=headline, details=[f'tags: {tags}'])
+    if (runs := standin.summarize_runs(documents)).errors:
+        fix = f'Fix {args.check_config or config} (options in conf.yaml.example) and run again'
+        raise StepFailed(f'the check reported errors: {runs.errors}. {fix}')
+    if runs.count < args.runs:
+        raise StepFailed(f'the check stopped after {runs.count} of {args.runs} runs')
+    values = ', '.join(f'{value:g}' for value in runs.values)
+    headline = f'{runs.count} runs, {interval:g} s apart (configured {args.interval:g} s): my_metric = {values}'
+    return StepResult('my_metric check', headline=headline, details=[f'tags: {", ".join(runs.tags) or "none"}'])
 
 
-@contextlib.contextmanager
-def tour_accounts(run: Run, admin: mysql.ConnectionSettings):
-    """The tour's accounts for the length of the run; the summary's notes say what became of them."""
-    names = f'accounts {TOUR_AGENT_USER}, {TOUR_APP_USER} and database {TOUR_DATABASE}'
-    drops = [f'.venv-local/bin/mysql-datadog-user drop --user {user}' for user in (TOUR_AGENT_USER, TOUR_APP_USER)]
-    removal = '; '.join([*drops, f'DROP DATABASE {TOUR_DATABASE}'])
-    accounts, keep = None, run.args.keep_mysql_users
-    try:
-        with mysql.temporary_accounts(admin, keep=keep, **TOUR_NAMES) as accounts:
-            for user in accounts.replaced:
-                print(f'[4/{TOTAL_STEPS}] MySQL: replacing {user} left by an earlier, killed run', flush=True)
-            yield accounts
-    finally:
-        if accounts is not None and keep:
-            kept = WORK_DIR / 'mysql-tour-passwords'
-            kept.touch(mode=0o600)
-            kept.write_text(''.join(f'{user.user} {user.password}\n' for user in (accounts.agent, accounts.app)))
-            run.notes.append(f'kept on {admin.address} (--keep-mysql-users): {names}; passwords in {kept}')
-            run.notes.append(f'remove them with: {removal}')
-        elif accounts is not None:
-            failure = f'could not remove the tour\'s {names} on {admin.address} ({accounts.removal_error}); '
-            removed = f'MySQL: the tour\'s {names} were removed from {admin.address}'
-            run.notes.append(f'{failure}remove them with: {removal}' if accounts.removal_error else removed)
-
-
-def prepare_database(run: Run, stack: contextlib.ExitStack) -> mysql.TemporaryAccounts | StepResult:
-    """The tour's accounts, made before the app starts and dropped when the run ends; else step 4's result."""
+def prepare_database(run: Run, stack: contextlib.ExitStack) -> StepResult | None:
+    """The tour's accounts in run.accounts (made before the app, dropped at the end); else step 4's result."""
     admin = mysql.admin_settings_from_env()
     if reason := '--skip-mysql given' if run.args.skip_mysql else mysql.unreachable_reason(admin):
         return StepResult('MySQL', 'SKIPPED', reason)
     try:
-        return stack.enter_context(tour_accounts(run, admin))
+        accounts = mysql.temporary_accounts(admin, keep=run.args.keep_mysql_users, **TOUR_NAMES)
+        run.accounts = stack.enter_context(accounts)
     except (pymysql.MySQLError, OSError) as error:
         fix = 'Set MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD to an account that may create users, or pass --skip-mysql'
         failure = f'creating the tour\'s accounts on {admin.address} as {admin.user} failed: {error}'
         return StepResult('MySQL', 'FAILED', f'{failure}. {fix}')
+    for user in run.accounts.replaced:
+        print(f'[4/{TOTAL_STEPS}] MySQL: replacing {user} left by an earlier, killed run', flush=True)
 
 
-def traced_entries(agent, token: str, expected: int) -> tuple[list, list[tuple[str, str, int]]]:
-    """The session's traces, and per (service, resource) how many spans entered a service there."""
-    try:
-        traces = agent.wait_for_traces(expected, token=token, timeout=30)
-    except harness.HarnessError as error:
-        raise StepFailed(f'{error}; the tracer log is in {LOG_DIR / "flask-demo.log"}') from None
-    counts = harness.spans_by_service_and_resource(harness.entry_spans(trace) for trace in traces)
-    return traces, [(service, resource, count) for (service, resource), count in sorted(counts.items())]
+def accounts_notes(run: Run) -> list[str]:
+    """What became of the tour's MySQL accounts, if it made any, and how to remove what is left."""
+    if (accounts := run.accounts) is None:
+        return []
+    names, address = accounts.description, accounts.agent.address
+    removal = 'remove them with: ' + '; '.join(accounts.removal_commands('.venv-local/bin/mysql-datadog-user'))
+    if accounts.kept:
+        passwords = accounts.save_passwords(WORK_DIR / 'mysql-tour-passwords')
+        return [f'kept on {address} (--keep-mysql-users): {names}; passwords in {passwords}', removal]
+    if accounts.removal_error:
+        return [f'could not remove the tour\'s {names} on {address} ({accounts.removal_error}); {removal}']
+    return [f'MySQL: the tour\'s {names} were removed from {address}']
 
 
 def apm_step(run: Run, say, agent, app) -> StepResult:
@@ -185,68 +160,57 @@ def apm_step(run: Run, say, agent, app) -> StepResult:
     routes, rounds = [route for route in harness.ROUTES if route != DATABASE_ROUTE], 1 if run.args.quick else 5
     agent.start_session('apm')
     say(f'GET {", ".join(routes)} x {rounds}')
-    unexpected = {}
-    for route, status in [answer for _ in range(rounds) for answer in harness.send_traffic(app, routes).items()]:
-        if status != harness.ROUTES[route]:
-            unexpected.setdefault(route, f'{route} answered {status}, expected {harness.ROUTES[route]}')
-    traces, entries = traced_entries(agent, 'apm', len(routes) * rounds)
-    lines = [f'{service}  {resource}  x {count}' for service, resource, count in entries]
-    say(*lines)
-    if unexpected:
-        raise StepFailed(f'{"; ".join(unexpected.values())}; see {LOG_DIR / "flask-demo.log"}')
-    headline = f'{len(traces)} traces, {sum(len(trace) for trace in traces)} spans; per service and resource:'
+    traffic = harness.traced_traffic(agent, app, routes, token='apm', rounds=rounds, timeout=30)
+    say(*(lines := [f'{service}  {resource}  x {count}' for service, resource, count in traffic.entries]))
+    if traffic.unexpected:
+        raise StepFailed(f'{"; ".join(traffic.unexpected)}; see {APP_LOG}')
+    headline = f'{len(traffic.traces)} traces, {traffic.spans} spans; per service and resource:'
     return StepResult('APM', headline=headline, details=lines)
 
 
-def mysql_step(run: Run, say, database: mysql.TemporaryAccounts | StepResult, agent, app) -> StepResult:
-    if isinstance(database, StepResult) and database.status == 'FAILED':
-        raise StepFailed(database.headline)
-    if isinstance(database, StepResult):
-        say(f'skipped: {database.headline}')
-        return database
-    where = f'{database.server.flavor} {database.server.version_string} at {database.agent.address}'
+def mysql_step(run: Run, say, unprepared: StepResult | None, agent, app) -> StepResult:
+    if unprepared is not None:  # skipped, or creating the accounts failed (run_step reports that)
+        if unprepared.status == 'SKIPPED':
+            say(f'skipped: {unprepared.headline}')
+        return unprepared
+    where = f'{run.accounts.server} at {run.accounts.agent.address}'
     ending = 'kept (--keep-mysql-users)' if run.args.keep_mysql_users else 'dropped when the run ends'
     created = f'(the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database {TOUR_DATABASE}) created'
     say(f'{TOUR_AGENT_USER} {created} on {where}; {ending}')
-    checks = mysql.verify_with_witness(database.agent, mysql.admin_settings_from_env())
+    checks = mysql.verify_with_witness(run.accounts.agent, mysql.admin_settings_from_env())
     agent.start_session('db')
-    status = app.get(DATABASE_ROUTE).status
-    traced = ', '.join(
-        f'{service} {resource} x {count}' for service, resource, count in traced_entries(agent, 'db', 1)[1]
-    )
-    lines = [*map(str, checks), f'GET {DATABASE_ROUTE} as {TOUR_APP_USER} -> {status}; traced: {traced}']
-    say(*lines)
+    traffic = harness.traced_traffic(agent, app, [DATABASE_ROUTE], token='db', timeout=30)
+    traced = ', '.join(f'{service} {resource} x {count}' for service, resource, count in traffic.entries)
+    status = traffic.statuses[DATABASE_ROUTE]
+    say(*(lines := [*map(str, checks), f'GET {DATABASE_ROUTE} as {TOUR_APP_USER} -> {status}; traced: {traced}']))
     if failed := [check.name for check in checks if not check.passed]:
         raise StepFailed(f'privilege checks failed: {", ".join(failed)}; see mysql_datadog_user/README.md')
     if status != 200:
-        raise StepFailed(f'{DATABASE_ROUTE} answered {status}; see {LOG_DIR / "flask-demo.log"}')
+        raise StepFailed(f'{DATABASE_ROUTE} answered {status}; see {APP_LOG}')
     return StepResult('MySQL', headline=f'{where}: {len(checks)}/{len(checks)} privilege checks passed', details=lines)
 
 
 def apm_and_mysql_steps(run: Run, stack: contextlib.ExitStack) -> None:
-    database = prepare_database(run, stack)
-    mysql_env = database.app_environment() if isinstance(database, mysql.TemporaryAccounts) else {}
+    unprepared = prepare_database(run, stack)
+    mysql_env = run.accounts.app_environment() if run.accounts else {}
     try:
         agent = stack.enter_context(harness.apm_test_agent(log_path=LOG_DIR / 'apm-test-agent.log'))
-        app_env = {'DD_ENV': 'local', **mysql_env}
-        app = stack.enter_context(harness.traced_app(agent.url, env=app_env, log_path=LOG_DIR / 'flask-demo.log'))
+        app = stack.enter_context(harness.traced_app(agent.url, env={'DD_ENV': 'local', **mysql_env}, log_path=APP_LOG))
     except (OSError, RuntimeError) as error:
         message = f'could not start the test agent or the app: {error}. Logs in {LOG_DIR.relative_to(REPO_ROOT)}/'
         progress(run, 3, 'APM', f'FAILED: {message}')
-        skipped = isinstance(database, StepResult) and database.status == 'SKIPPED'
+        skipped = unprepared is not None and unprepared.status == 'SKIPPED'
         run.results.append(StepResult('APM', 'FAILED', message))
         run.results.append(StepResult('MySQL', 'SKIPPED' if skipped else 'FAILED', 'needs the app'))
         return
     run_step(run, 3, 'APM', apm_step, agent, app)
-    run_step(run, 4, 'MySQL', mysql_step, database, agent, app)
+    run_step(run, 4, 'MySQL', mysql_step, unprepared, agent, app)
 
 
 def assets_step(run: Run, say) -> StepResult:
     args, plan = run.args, (run.plan.stdout + run.plan.stderr).strip()
-    if run.plan.returncode != 0:
-        raise StepFailed(
-            f'validation failed (exit {run.plan.returncode}):\n{plan}\nFix the assets in my_metric/assets/'
-        )
+    if exit_code := run.plan.returncode:
+        raise StepFailed(f'validation failed (exit {exit_code}):\n{plan}\nFix the assets in my_metric/assets/')
     plan_file = WORK_DIR / 'provisioning-plan.txt'
     plan_file.write_text(plan)
     lines = [line for line in plan.splitlines() if line.startswith(('OK:', 'Plan', '=='))]
@@ -256,12 +220,9 @@ def assets_step(run: Run, say) -> StepResult:
         return StepResult('Datadog assets', headline='validated; plan printed (dry run, nothing sent)', details=lines)
     say(f'applying for real to {os.environ.get("DD_SITE", "datadoghq.com")}, notifying {args.notify}')
     applied = provision(*provisioning_options(args), keys=run.keys)
-    output = (applied.stdout + applied.stderr).strip().splitlines()
-    say(*output)
-    if applied.returncode != 0:
-        raise StepFailed(
-            f'apply failed (exit {applied.returncode}); the message above says why. Running it again is safe'
-        )
+    say(*(output := (applied.stdout + applied.stderr).strip().splitlines()))
+    if exit_code := applied.returncode:
+        raise StepFailed(f'apply failed (exit {exit_code}); the message above says why. Running it again is safe')
     return StepResult('Datadog assets', headline='validated and applied', details=lines + output[-3:])
 
 
@@ -292,16 +253,14 @@ def provisioning_options(args: argparse.Namespace, *, dry_run: bool = False) -> 
 
 def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog='scripts/run-local', description=__doc__.splitlines()[0])
-    add = parser.add_argument
-    add(
-        '--quick', action='store_true', help='check runs 1 s apart (not min_collection_interval), one request per route'
-    )
+    add, flag = parser.add_argument, functools.partial(parser.add_argument, action='store_true')
+    flag('--quick', help='check runs 1 s apart (not min_collection_interval), one request per route')
     add('--runs', type=int, default=3, help='how many times to run the check (default 3)')
     add('--check-config', type=Path, help='run the check with this conf.yaml instead of the shipped example')
-    add('--skip-mysql', action='store_true', help='leave out the MySQL part even when a server is reachable')
-    add('--keep-mysql-users', action='store_true', help=f'keep {TOUR_AGENT_USER}/{TOUR_APP_USER} after the run')
+    flag('--skip-mysql', help='leave out the MySQL part even when a server is reachable')
+    flag('--keep-mysql-users', help=f'keep {TOUR_AGENT_USER}/{TOUR_APP_USER} after the run')
     add('--timezone', help='IANA timezone of the downtimes (passed to my-metric-provision)')
-    add('--apply', action='store_true', help='apply the assets for real (needs DD_API_KEY, DD_APP_KEY, --notify)')
+    flag('--apply', help='apply the assets for real (needs DD_API_KEY, DD_APP_KEY, --notify)')
     add('--notify', help='@handle the monitor and downtimes notify, e.g. @you@example.com')
     add('--api-url', help='with --apply: send the API requests here instead of the site (a proxy or a test server)')
     args = parser.parse_args(argv)
@@ -325,33 +284,25 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
-def print_summary(run: Run, started: float) -> int:
+def print_summary(run: Run) -> int:
     failed = [result.name for result in run.results if result.status == 'FAILED']
     width = max(len(result.name) for result in run.results)
-    print(f'\n[{TOTAL_STEPS}/{TOTAL_STEPS}] summary ({time.monotonic() - started:.0f} s)', flush=True)
-    print('=' * 78)
+    print(f'\n[{TOTAL_STEPS}/{TOTAL_STEPS}] summary ({time.monotonic() - run.started:.0f} s)', '=' * 78, sep='\n')
     for result in run.results:
         print(f'{result.name:<{width}}  {result.status:<7}  {result.headline}')
         for line in result.details:
             print(f'{"":<{width}}             {line}')
-    print('=' * 78)
     skips = [f'skipped: {result.name} - {result.headline}' for result in run.results if result.status == 'SKIPPED']
-    for line in skips + run.notes:
-        print(line)
-    print(
-        f'RESULT: FAILED in {", ".join(failed)} (details above)'
-        if failed
-        else 'RESULT: OK, every part that ran succeeded'
-    )
+    verdict = f'FAILED in {", ".join(failed)} (details above)' if failed else 'OK, every part that ran succeeded'
+    print('=' * 78, *skips, *accounts_notes(run), f'RESULT: {verdict}', sep='\n')
     return 1 if failed else 0
 
 
 def main(argv: list[str] | None = None) -> int:
     sys.stdout.reconfigure(line_buffering=True)
     run = Run(parse_arguments(argv), keys={name: os.environ.pop(name) for name in KEY_VARIABLES if name in os.environ})
-    started = time.monotonic()
     try:
-        harness.unwind_on_signals(Stopped)
+        harness.unwind_on_signals()
         with contextlib.ExitStack() as stack:
             # ddtrace and the other children write temporary files: into the work folder, removed at the end.
             LOG_DIR.mkdir(parents=True, exist_ok=True)
@@ -367,12 +318,11 @@ def main(argv: list[str] | None = None) -> int:
             run_step(run, 2, 'my_metric check', check_step)
             apm_and_mysql_steps(run, stack)
             run_step(run, 5, 'Datadog assets', assets_step)
-    except Stopped as stopped:
-        print(f'\ninterrupted by {stopped} during step {run.step}; every process this run started has been stopped')
-        for note in run.notes:
-            print(note)
-        return 128 + signal.Signals[str(stopped)].value
-    return print_summary(run, started)
+    except harness.Interrupted as stopped:
+        stopped_all = 'every process this run started has been stopped'
+        print(f'\ninterrupted by {stopped} during step {run.step}; {stopped_all}', *accounts_notes(run), sep='\n')
+        return stopped.exit_status
+    return print_summary(run)
 
 
 if __name__ == '__main__':

@@ -5,26 +5,30 @@ from agent_standin.install import (
     agent_python_is_complete,
     build_wheel,
     create_agent_python,
+    install_check,
     install_integration,
     installed_version,
     wheel_metadata,
 )
-from agent_standin.run import LoaderError, describe_run, run_agent_check
+from agent_standin.run import LoaderError, RunsSummary, describe_run, run_agent_check, summarize_runs
 
 __version__ = '1.0.0'
 
 __all__ = [
     'CheckConfigError',
     'LoaderError',
+    'RunsSummary',
     'agent_python_is_complete',
     'build_wheel',
     'collection_interval',
     'create_agent_python',
     'describe_run',
     'error_messages',
+    'install_check',
     'install_integration',
     'installed_version',
     'read_check_config',
     'run_agent_check',
+    'summarize_runs',
     'wheel_metadata',
 ]

@@ -138,3 +138,13 @@ def install_integration(agent_python, wheel, conf_d) -> Path:
             if '.yaml' in source.name:
                 shutil.copy2(source, check_conf_dir / source.name)
     return check_conf_dir
+
+
+def install_check(agent_python, wheel, conf_d, config=None) -> Path:
+    """install_integration, then give the check its conf.d/<name>.d/conf.yaml; return that file.
+
+    The conf.yaml is a copy of config, else of the conf.yaml.example the wheel ships: what
+    `datadog-agent check <name>` (run_agent_check) runs it with. An earlier conf.yaml is replaced.
+    """
+    check_conf_dir = install_integration(agent_python, wheel, conf_d)
+    return Path(shutil.copyfile(config or check_conf_dir / 'conf.yaml.example', check_conf_dir / 'conf.yaml'))

@@ -5,10 +5,20 @@ import os
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import NamedTuple
 
 from agent_standin.config import error_messages
 
 LOADER = Path(__file__).with_name('loader.py')
+
+
+class RunsSummary(NamedTuple):
+    """What a check's runs submitted, over every document run_agent_check returned."""
+
+    count: int  # documents: one per run and instance
+    values: list[float]  # the value of each series, in the order submitted
+    tags: list[str]  # every tag of any series, sorted, each once
+    errors: str  # error_messages of every error reported, '' when none
 
 
 class LoaderError(RuntimeError):
@@ -66,3 +76,11 @@ def describe_run(document) -> str:
     series = ', '.join(f'{point["metric"]}={point["value"]:g} tags={point["tags"]}' for point in document['series'])
     errors = f' ERRORS: {error_messages(document["errors"])}' if document['errors'] else ''
     return f'{series or "no series submitted"}{errors}'
+
+
+def summarize_runs(documents) -> RunsSummary:
+    """Count, values, tags and errors of the documents of run_agent_check, for a report of the runs."""
+    series = [point for document in documents for point in document['series']]
+    errors = [error for document in documents for error in document['errors']]
+    tags = sorted({tag for point in series for tag in point['tags']})
+    return RunsSummary(len(documents), [point['value'] for point in series], tags, error_messages(errors))

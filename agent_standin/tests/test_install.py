@@ -7,6 +7,7 @@ from agent_standin import (
     agent_python_is_complete,
     build_wheel,
     create_agent_python,
+    install_check,
     install_integration,
     installed_version,
     run_agent_check,
@@ -66,6 +67,21 @@ def test_install_lays_out_the_example_config_and_skips_dependencies(agent_python
     assert installed_version(agent_python, f'datadog-{CHECK_NAME}') == '0.1.0'
     with pytest.raises(subprocess.CalledProcessError):
         installed_version(agent_python, EXTRA_REQUIREMENT)
+
+
+def test_install_check_configures_the_check_with_the_example_or_the_given_config(agent_python, wheel, tmp_path):
+    given = tmp_path / 'mine.yaml'
+    given.write_text('instances:\n  - value: 7\n')
+
+    example_config = install_check(agent_python, wheel, tmp_path / 'conf.d')
+    example_text = example_config.read_text()
+    given_config = install_check(agent_python, wheel, tmp_path / 'conf.d', given)
+
+    assert example_config == given_config == tmp_path / 'conf.d' / f'{CHECK_NAME}.d' / 'conf.yaml'
+    assert example_text == (example_config.parent / 'conf.yaml.example').read_text()
+    assert given_config.read_text() == given.read_text()
+    [document] = run_agent_check(agent_python, given_config, interval=0)
+    assert {series['metric']: series['value'] for series in document['series']}[METRIC_NAME] == 7
 
 
 def test_install_refuses_a_wheel_without_the_base_dependency(agent_python, tmp_path):

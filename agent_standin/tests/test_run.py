@@ -1,6 +1,6 @@
 import pytest
 import yaml
-from agent_standin import LoaderError, describe_run, run_agent_check
+from agent_standin import LoaderError, describe_run, run_agent_check, summarize_runs
 from conftest import CHECK_NAME, METRIC_NAME
 
 
@@ -126,3 +126,22 @@ def test_describe_run_shows_each_series_or_the_errors(agent_python, check_conf_d
     assert 'ERRORS' not in describe_run(submitted)
     assert describe_run(failed).startswith('no series submitted ERRORS: ')
     assert describe_run(failed).endswith('`fail` is set')
+
+
+def test_summarize_runs_gives_the_values_the_tags_once_and_the_errors(agent_python, check_conf_dir, tmp_path):
+    tagged = write_config(tmp_path / 'good' / f'{CHECK_NAME}.d', {'value': 4, 'tags': ['b:2', 'a:1']}, {'value': 5})
+    failing = write_config(tmp_path / 'bad' / f'{CHECK_NAME}.d', {'fail': True})
+
+    good = summarize_runs(run_agent_check(agent_python, tagged, runs=2, interval=0))
+    bad = summarize_runs(run_agent_check(agent_python, failing, runs=2, interval=0))
+
+    assert good.count == 4
+    assert [value for value in good.values if value != 0] == [4, 5, 4, 5]  # example.api_key_visible is 0
+    assert good.tags == ['a:1', 'b:2']
+    assert good.errors == ''
+    assert (bad.count, bad.values, bad.tags) == (2, [], [])
+    assert bad.errors == '`fail` is set'  # both runs failed alike: the message once, no traceback
+
+
+def test_summarize_runs_of_no_runs_is_empty():
+    assert tuple(summarize_runs([])) == (0, [], [], '')

@@ -5,8 +5,11 @@ from .harness import (
     ApmTestAgent,
     HarnessError,
     HttpResult,
+    Interrupted,
+    MissingTraces,
     RunningApp,
     SnapshotMismatch,
+    TracedTraffic,
     apm_test_agent,
     die_with_parent,
     entry_spans,
@@ -16,6 +19,7 @@ from .harness import (
     send_traffic,
     spans_by_service_and_resource,
     traced_app,
+    traced_traffic,
     unwind_on_signals,
 )
 
@@ -26,8 +30,11 @@ __all__ = [
     "ApmTestAgent",
     "HarnessError",
     "HttpResult",
+    "Interrupted",
+    "MissingTraces",
     "RunningApp",
     "SnapshotMismatch",
+    "TracedTraffic",
     "apm_test_agent",
     "die_with_parent",
     "entry_spans",
@@ -37,5 +44,6 @@ __all__ = [
     "send_traffic",
     "spans_by_service_and_resource",
     "traced_app",
+    "traced_traffic",
     "unwind_on_signals",
 ]

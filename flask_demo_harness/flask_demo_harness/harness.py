@@ -96,6 +96,10 @@ class HarnessError(RuntimeError):
     """A child process did not start, or the test agent answered unexpectedly."""
 
 
+class MissingTraces(HarnessError):
+    """Fewer traces than requests reached the test agent in time; the message names the app's log."""
+
+
 class SnapshotMismatch(AssertionError):
     """The test agent compared received traces to the committed snapshot and found a difference."""
 
@@ -165,8 +169,17 @@ def die_with_parent(signum: int = signal.SIGTERM) -> None:
         ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signum, 0, 0, 0)
 
 
+class Interrupted(BaseException):
+    """A signal ended the run (raised by :func:`unwind_on_signals`); ``str()`` is the signal's name, e.g. SIGINT."""
+
+    @property
+    def exit_status(self) -> int:
+        """What a shell reports for a process that signal ended: 128 + the signal's number."""
+        return 128 + signal.Signals[str(self)].value
+
+
 def unwind_on_signals(
-    exception: type[BaseException],
+    exception: type[BaseException] = Interrupted,
     signals: Sequence[int] = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP),
     parent_death: int = signal.SIGHUP,
 ) -> None:
@@ -443,6 +456,46 @@ def traced_app(
 def send_traffic(app: RunningApp, routes: Iterable[str] = ROUTES) -> dict[str, int]:
     """GET each route once, in order; return path -> HTTP status."""
     return {path: app.get(path).status for path in routes}
+
+
+@dataclass
+class TracedTraffic:
+    """What :func:`traced_traffic` sent and read back."""
+
+    statuses: dict[str, int]  # path -> the status its last request answered
+    unexpected: list[str]  # "<path> answered <status>, expected <status>": each path's first answer other than ROUTES'
+    traces: list[list[dict]]
+    entries: list[tuple[str, str, int]]  # (service, resource, count) of the spans that enter a service, sorted
+
+    @property
+    def spans(self) -> int:
+        return sum(len(trace) for trace in self.traces)
+
+
+def traced_traffic(
+    agent: ApmTestAgent,
+    app: RunningApp,
+    routes: Iterable[str] = ROUTES,
+    *,
+    token: str,
+    rounds: int = 1,
+    timeout: float = 20.0,
+) -> TracedTraffic:
+    """GET each route (paths of ROUTES) ``rounds`` times, then wait for one trace per request in the session
+    ``token``, which the caller started. Raises MissingTraces when they do not all arrive within ``timeout`` s."""
+    routes, unexpected, statuses = list(routes), {}, {}
+    for _ in range(rounds):
+        statuses = send_traffic(app, routes)
+        for path, status in statuses.items():
+            if status != ROUTES[path]:
+                unexpected.setdefault(path, f"{path} answered {status}, expected {ROUTES[path]}")
+    try:
+        traces = agent.wait_for_traces(len(routes) * rounds, token=token, timeout=timeout)
+    except HarnessError as error:
+        raise MissingTraces(f"{error}; the tracer log is in {app.log_path}") from None
+    counts = spans_by_service_and_resource(entry_spans(trace) for trace in traces)
+    entries = [(service, resource, count) for (service, resource), count in sorted(counts.items())]
+    return TracedTraffic(statuses, list(unexpected.values()), traces, entries)
 
 
 def spans_by_service_and_resource(traces: Iterable[Sequence[Mapping]]) -> Counter:

@@ -12,12 +12,15 @@ import pytest
 from flask_demo_harness import (
     ROUTES,
     HarnessError,
+    MissingTraces,
     apm_test_agent,
     entry_spans,
+    free_port,
     root_span,
     send_traffic,
     spans_by_service_and_resource,
     traced_app,
+    traced_traffic,
 )
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the owner-death test relies on Linux prctl")
@@ -54,6 +57,37 @@ def test_traffic_is_answered_and_traced(tmp_path):
     counts = spans_by_service_and_resource(traces)
     assert counts[("flask_demo", "GET /api/apm")] >= 1
     assert all(service == "flask_demo" for service, _ in counts)
+
+
+def test_traced_traffic_counts_requests_and_queries_and_names_unexpected_answers(tmp_path):
+    # Nothing listens on the app's database port: /api/db answers 503 instead of ROUTES' 200, every time.
+    database_down = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(free_port())}
+    routes = [*ROUTES_WITHOUT_DATABASE, "/api/db"]
+    with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
+        with traced_app(agent.url, env=database_down, log_path=tmp_path / "app.log") as app:
+            agent.start_session("traffic")
+            traffic = traced_traffic(agent, app, routes, token="traffic", rounds=2)
+
+    assert traffic.statuses == {**{route: ROUTES[route] for route in ROUTES_WITHOUT_DATABASE}, "/api/db": 503}
+    assert traffic.unexpected == ["/api/db answered 503, expected 200"]
+    assert len(traffic.traces) == 2 * len(routes)
+    assert traffic.spans == sum(len(trace) for trace in traffic.traces) > len(traffic.traces)
+    resources = ["GET /", "GET /api/apm", "GET /api/trace", "GET /api/db", "GET /api/error", "GET 404"]
+    assert [entry for entry in traffic.entries if entry[0] == "flask_demo"] == [
+        ("flask_demo", resource, 2) for resource in sorted(resources)
+    ]
+    assert traffic.entries == sorted(traffic.entries)
+
+
+def test_traced_traffic_without_traces_names_the_apps_log(tmp_path):
+    with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
+        with traced_app(agent.url, traced=False, log_path=tmp_path / "app.log") as app:
+            agent.start_session("untraced")
+            with pytest.raises(MissingTraces) as missing:
+                traced_traffic(agent, app, ["/"], token="untraced", timeout=1)
+
+    assert isinstance(missing.value, HarnessError)
+    assert str(missing.value) == f"expected 1 traces, got 0 after 1s; the tracer log is in {tmp_path / 'app.log'}"
 
 
 def test_leaving_the_block_stops_the_children_and_frees_their_ports(tmp_path):
@@ -141,3 +175,26 @@ def test_unwind_on_signals_raises_the_exception_once(signum):
         process.kill()
     assert output == f"cleaned up after {signum.name}\n"
     assert process.returncode == 0
+
+
+INTERRUPTED = """
+import time
+from flask_demo_harness import Interrupted, unwind_on_signals
+unwind_on_signals()
+try:
+    print("ready", flush=True)
+    time.sleep(60)
+except Interrupted as interrupted:
+    print(interrupted, interrupted.exit_status, flush=True)
+"""
+
+
+def test_unwind_on_signals_raises_interrupted_by_default_with_the_shells_exit_status():
+    process = subprocess.Popen([sys.executable, "-c", INTERRUPTED], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline() == "ready\n"
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert output == f"SIGTERM {128 + signal.SIGTERM}\n"

@@ -51,6 +51,9 @@ class ServerInfo:
     version: tuple[int, int, int]
     version_string: str
 
+    def __str__(self) -> str:
+        return f'{self.flavor} {self.version_string}'
+
     @property
     def needs_slave_monitor(self) -> bool:
         """True on MariaDB 10.5.9+, where REPLICATION CLIENT no longer covers SHOW REPLICA STATUS."""

@@ -77,7 +77,7 @@ def run_probe(admin: ConnectionSettings) -> int:
 
 def run_apply(admin: ConnectionSettings, user: str, replace_existing: bool) -> int:
     server = apply(admin, agent_password(), user, replace_existing=replace_existing)
-    print(f"created '{user}'@'%' on {server.flavor} {server.version_string} at {admin.address}")
+    print(f"created '{user}'@'%' on {server} at {admin.address}")
     return EXIT_OK
 
 

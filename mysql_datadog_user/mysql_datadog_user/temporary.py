@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import secrets
+import shlex
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
 import pymysql
 
@@ -23,6 +26,27 @@ class TemporaryAccounts:
     server: ServerInfo
     replaced: list[str]
     removal_error: Exception | None = None
+    kept: bool = False  # left in place when the block ends
+
+    @property
+    def description(self) -> str:
+        """'accounts AGENT, APP and database DATABASE', to tell a reader what was made."""
+        return f'accounts {self.agent.user}, {self.app.user} and database {self.database}'
+
+    def removal_commands(self, program: str = 'mysql-datadog-user') -> list[str]:
+        """What removes them by hand: a ``program drop --user`` command per account, then the SQL for the database."""
+        drops = [f'{program} drop --user {shlex.quote(settings.user)}' for settings in (self.agent, self.app)]
+        database = self.database.replace('`', '``')
+        plain = re.fullmatch(r'[A-Za-z0-9_$]+', database)
+        return [*drops, f'DROP DATABASE {database}' if plain else f'DROP DATABASE `{database}`']
+
+    def save_passwords(self, path) -> Path:
+        """Write ``user password`` of both accounts, a line each, to ``path``, readable by its owner only (0600)."""
+        path = Path(path)
+        path.touch(mode=0o600)
+        path.chmod(0o600)  # touch leaves the mode of a file that exists as it was
+        path.write_text(''.join(f'{settings.user} {settings.password}\n' for settings in (self.agent, self.app)))
+        return path
 
     def app_environment(self) -> dict[str, str]:
         """The MYSQL_* variables an application (such as flask_demo) reads to log in as the app account."""
@@ -67,7 +91,7 @@ def temporary_accounts(
         except (pymysql.MySQLError, OSError) as cleanup_error:
             error.add_note(f'dropping what was created failed too: {cleanup_error}')
         raise
-    accounts = TemporaryAccounts(agent, app, database, server, replaced)
+    accounts = TemporaryAccounts(agent, app, database, server, replaced, kept=keep)
     try:
         yield accounts
     finally:

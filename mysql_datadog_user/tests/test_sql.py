@@ -65,6 +65,7 @@ def test_server_detection_chooses_the_sql_variant(version_string, flavor, slave_
 
     server = detect_server(FakeConnection())
     assert (server.flavor, server.needs_slave_monitor) == (flavor, slave_monitor)
+    assert str(server) == f'{flavor} {version_string}'
     expected = [BASE_SQL, MARIADB_SQL] if slave_monitor else [BASE_SQL]
     assert setup_sql_files(server) == expected
 
