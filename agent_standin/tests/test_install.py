@@ -13,7 +13,7 @@ from agent_standin import (
     run_agent_check,
     wheel_metadata,
 )
-from conftest import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
+from common import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
 
 pytestmark = pytest.mark.filterwarnings('error')
 

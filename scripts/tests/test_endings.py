@@ -8,7 +8,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import RUN_LOCAL, assert_nothing_left, kill_leftovers, read_until_apm_started, run_environment
+from common import RUN_LOCAL, assert_nothing_left, kill_leftovers, read_until_apm_started, run_environment
 
 RUN_FLAGS = ('--quick', '--runs', '1', '--skip-mysql')
 

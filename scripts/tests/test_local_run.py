@@ -8,7 +8,7 @@ import secrets
 import shutil
 import subprocess
 
-from conftest import REPO_ROOT, admin_settings, assert_nothing_left, closed_port, mysql_unreachable_reason
+from common import REPO_ROOT, admin_settings, assert_nothing_left, closed_port, mysql_unreachable_reason
 
 import mysql_datadog_user
 

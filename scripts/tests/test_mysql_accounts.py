@@ -8,7 +8,7 @@ import shlex
 import subprocess
 
 import pytest
-from conftest import REPO_ROOT, admin_settings
+from common import REPO_ROOT, admin_settings
 
 import mysql_datadog_user
 
