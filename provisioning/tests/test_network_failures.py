@@ -1,5 +1,6 @@
 """Every way of failing to reach or talk to Datadog ends in one or two lines naming the host, exit 3, no key."""
 
+import contextlib
 import shutil
 import socket
 import ssl
@@ -39,29 +40,36 @@ class SilentServer:
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.connections = []
+        self.lock = threading.Lock()
         self.thread = threading.Thread(target=self._serve, daemon=True)
 
     def _serve(self):
         while True:
             try:
                 connection, _ = self.sock.accept()
-            except OSError:
+            except OSError:  # the listening socket was shut down: the test is over
                 return
-            self.connections.append(connection)
+            with self.lock:
+                self.connections.append(connection)
             if self.reset:
-                connection.recv(65536)
-                # SO_LINGER 0: close() sends a TCP reset instead of a clean end of stream.
-                connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                connection.close()
+                with contextlib.suppress(OSError):  # the test may end (and close it) meanwhile
+                    connection.recv(65536)
+                    # SO_LINGER 0: close() sends a TCP reset instead of a clean end of stream.
+                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    connection.close()
 
     def __enter__(self):
         self.thread.start()
         return self
 
     def __exit__(self, *exc):
+        # shutdown() wakes the accept() that close() alone would leave blocked; every accepted socket is closed.
+        self.sock.shutdown(socket.SHUT_RDWR)
         self.sock.close()
-        for connection in self.connections:
-            connection.close()
+        self.thread.join()
+        with self.lock:
+            for connection in self.connections:
+                connection.close()
 
 
 class HtmlServer(LocalServer):
