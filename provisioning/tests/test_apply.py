@@ -8,7 +8,6 @@ import pytest
 from common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy
 from datadog_api_client.exceptions import ApiException
 from fake_datadog import PAST_START, FakeDatadog
-
 from my_metric_provisioning import provision
 
 

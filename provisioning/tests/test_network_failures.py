@@ -9,10 +9,10 @@ import threading
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+import urllib3.connection
 import urllib3.exceptions
 from common import assert_no_key, cli
 from fake_datadog import FakeDatadog, LocalServer
-
 from my_metric_provisioning import provision
 from my_metric_provisioning.settings import Settings
 
@@ -304,6 +304,25 @@ def test_https_url_on_a_plain_http_server_with_openssl_3_2_words():
     )
 
 
+def test_a_connection_failure_without_a_system_reason():
+    # urllib3 raises this when the name resolves to no address at all; the OSError has no errno or strerror.
+    connection = urllib3.connection.HTTPConnection("api.example.test", 80)
+    try:
+        try:
+            raise OSError("getaddrinfo returns an empty list")
+        except OSError as cause:
+            raise urllib3.exceptions.NewConnectionError(
+                connection, f"Failed to establish a new connection: {cause}"
+            ) from cause
+    except urllib3.exceptions.NewConnectionError as error:
+        failure = urllib3.exceptions.MaxRetryError(None, "/api/v1/monitor", error)
+    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
+    assert str(provision._explain_network(failure, "monitor", "list", "api.example.test", settings)) == (
+        "cannot open a connection to api.example.test while trying to list the monitor (network error). "
+        "Check this machine's network, firewall and proxy settings."
+    )
+
+
 def test_html_answer_with_status_200(fake_keys):
     with HtmlServer(200) as server:
         code, out = apply(server.url)
@@ -359,10 +378,11 @@ def test_a_json_error_without_a_reason_phrase(fake_keys):
         (b"{}", ""),
         (b'{"errors": "Invalid query"}', ""),
         (b'"Bad Request"', ""),
+        (b'["Bad Request"]', ""),
         (b"", ""),
         (b"Bad Request", ""),
     ],
-    ids=["errors list", "no errors", "errors not a list", "a JSON string", "empty", "not JSON"],
+    ids=["errors list", "no errors", "errors not a list", "a JSON string", "a JSON list", "empty", "not JSON"],
 )
 def test_a_4xx_answer_says_what_the_server_said_if_anything(fake_keys, body, said):
     with JsonServer(400, body) as server:
