@@ -216,7 +216,7 @@ def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> P
     elif status is not None and 400 <= status < 500:
         said = _server_errors(exc)
         text = (
-            f"HTTP {status} {getattr(exc, 'reason', '') or ''} while trying to {action} the {kind} at {where}"
+            f"{_status_line(exc)} while trying to {action} the {kind} at {where}"
             f"{f': {said}' if said else ''}. Datadog refused the request itself, so sending it again unchanged "
             "gets the same answer."
         )
@@ -224,7 +224,7 @@ def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> P
             text += " Check this machine's clock: downtimes are anchored a minute after its current time."
     else:
         text = (
-            f"HTTP {status} {getattr(exc, 'reason', '')} while trying to {action} the {kind} at {where}. "
+            f"{_status_line(exc)} while trying to {action} the {kind} at {where}. "
             f"Re-run the same command: objects already made are found and updated, not duplicated."
         )
     return ProvisioningError(text)
@@ -245,15 +245,24 @@ def _server_errors(exc: ApiException, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _status_line(exc: ApiException) -> str:
+    """`HTTP 502 Bad Gateway`, or `HTTP 502` when the answer's status line has no reason phrase."""
+    return f"HTTP {exc.status} {exc.reason or ''}".rstrip()
+
+
+def _content_type(exc: ApiException) -> str:
+    """The answer's Content-Type; the client keeps headers in a plain dict, named as the server spelled them."""
+    return next((value for name, value in (exc.headers or {}).items() if name.lower() == "content-type"), "")
+
+
 def _is_json(exc: ApiException) -> bool:
-    content_type = (exc.headers or {}).get("Content-Type") or (exc.headers or {}).get("content-type") or ""
-    return not exc.headers or "json" in content_type.lower()
+    return not exc.headers or "json" in _content_type(exc).lower()
 
 
 def _explain_non_json(exc: ApiException, kind: str, action: str, host: str) -> ProvisioningError:
-    content_type = (exc.headers or {}).get("Content-Type") or (exc.headers or {}).get("content-type") or "no type"
+    content_type = _content_type(exc) or "no type"
     return ProvisioningError(
-        f"HTTP {exc.status} {exc.reason or ''} from {host} while trying to {action} the {kind}, with a "
+        f"{_status_line(exc)} from {host} while trying to {action} the {kind}, with a "
         f"{content_type} page instead of the Datadog API's JSON. A proxy, load balancer or web page answered: "
         "check --api-url / --site, or re-run later if it is a gateway error."
     )

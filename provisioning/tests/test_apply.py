@@ -2,10 +2,12 @@ import contextlib
 import json
 import secrets
 import socket
+from datetime import timedelta
 
 import pytest
 from common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy
 from datadog_api_client.exceptions import ApiException
+from fake_datadog import PAST_START, FakeDatadog
 from my_metric_provisioning import provision
 
 
@@ -70,6 +72,10 @@ def test_429_after_all_retries_says_to_wait_and_rerun(fake, fake_keys):
     fake.fail("POST", "/api/v1/monitor", 429, times=3, headers={"X-RateLimit-Reset": "0"})
     code, out = apply(fake)
     assert code == 3 and "429" in out and "re-run" in out
+    assert out.splitlines()[-1] == (
+        "error: 429 Too Many Requests while trying to create the monitor, still rate limited after 2 retries. "
+        "Wait a minute and re-run apply: it resumes where it stopped."
+    )
     assert_no_key(out, fake_keys)
 
 
@@ -255,6 +261,37 @@ def test_server_error_names_status_reason_action_and_host(fake, fake_keys):
     code, out = apply(fake)
     assert code == 3
     assert f"HTTP 500 Internal Server Error while trying to create the downtime at {fake.url}. " in out
+    assert out.splitlines()[-1] == (
+        f"error: HTTP 500 Internal Server Error while trying to create the downtime at {fake.url}. "
+        "Re-run the same command: objects already made are found and updated, not duplicated."
+    )
+
+
+@pytest.mark.parametrize(
+    "status, reason", [(400, "Bad Request"), (402, "Payment Required"), (404, "Not Found"), (409, "Conflict")]
+)
+def test_a_refused_request_names_status_reason_and_the_servers_errors(fake, fake_keys, status, reason):
+    fake.fail("GET", "/api/v1/monitor", status)
+    code, out = apply(fake)
+    assert code == 3
+    assert out.splitlines()[-1] == (
+        f"error: HTTP {status} {reason} while trying to list the monitor at {fake.url}: injected {status}. "
+        "Datadog refused the request itself, so sending it again unchanged gets the same answer."
+    )
+
+
+def test_a_downtime_start_refused_as_past_points_at_this_machines_clock(fake_keys, clock):
+    # This machine's clock is 8 days behind the server's: the start apply computes is in the server's past.
+    with FakeDatadog(now=lambda: clock.now + timedelta(days=8)) as ahead:
+        code, out = apply(ahead)
+    assert code == 3
+    assert out.splitlines()[-1] == (
+        f"error: HTTP 400 Bad Request while trying to create the downtime at {ahead.url}: {PAST_START}: "
+        "recurrence start 2026-05-23T05:00:00 Europe/Paris. Datadog refused the request itself, so sending it "
+        "again unchanged gets the same answer. Check this machine's clock: downtimes are anchored a minute after "
+        "its current time."
+    )
+    assert ahead.active_downtimes() == []
 
 
 def test_a_refused_scan_names_the_downtime_permission(fake, fake_keys):
@@ -269,6 +306,12 @@ def test_a_long_error_body_is_cut_to_300_characters():
     error = ApiException(status=400, reason="Bad Request")
     error.body = json.dumps({"errors": ["x" * 400]})
     assert provision._server_errors(error) == "x" * 297 + "..."
+
+
+def test_an_error_body_of_300_characters_is_kept_whole():
+    error = ApiException(status=400, reason="Bad Request")
+    error.body = json.dumps({"errors": ["x" * 300]})
+    assert provision._server_errors(error) == "x" * 300
 
 
 def test_second_apply_reports_each_object_updated_by_id(fake, fake_keys):

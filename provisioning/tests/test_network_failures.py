@@ -10,8 +10,12 @@ import threading
 from http.server import BaseHTTPRequestHandler
 
 import pytest
+import urllib3.connection
+import urllib3.exceptions
 from common import assert_no_key, cli
 from fake_datadog import FakeDatadog, LocalServer
+from my_metric_provisioning import provision
+from my_metric_provisioning.settings import Settings
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -33,10 +37,14 @@ def returned(function, *args):
 
 
 class SilentServer:
-    """Accepts connections and never answers: the hang the timeouts exist for."""
+    """Accepts connections and never answers: the hang the timeouts exist for.
 
-    def __init__(self, reset=False):
-        self.reset = reset
+    With `end`, it reads the request (or the TLS ClientHello) and then ends the connection without answering:
+    "reset" sends a TCP reset, "close" a clean end of stream.
+    """
+
+    def __init__(self, end=None):
+        self.end = end
         self.sock = socket.create_server(("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
         self.connections = []
@@ -51,11 +59,12 @@ class SilentServer:
                 return
             with self.lock:
                 self.connections.append(connection)
-            if self.reset:
+            if self.end:
                 with contextlib.suppress(OSError):  # the test may end (and close it) meanwhile
                     connection.recv(65536)
-                    # SO_LINGER 0: close() sends a TCP reset instead of a clean end of stream.
-                    connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                    if self.end == "reset":
+                        # SO_LINGER 0: close() sends a TCP reset instead of a clean end of stream.
+                        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
                     connection.close()
 
     def __enter__(self):
@@ -72,26 +81,67 @@ class SilentServer:
                 connection.close()
 
 
-class HtmlServer(LocalServer):
-    """Answers every request with an HTML page, as a proxy, a captive portal or a load balancer does."""
+class AnswerServer(LocalServer):
+    """Answers every request with the same status, headers and body; `reason` replaces the status line's phrase."""
 
-    def __init__(self, status):
-        page = b"<html><body><h1>Bad Gateway</h1></body></html>"
-
+    def __init__(self, status, body=b"", headers=(), reason=None):
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args):
                 pass
 
             def _serve(self):
-                self.send_response(status)
-                self.send_header("Content-Type", "text/html")
-                self.send_header("Content-Length", str(len(page)))
+                self.send_response(status, reason)
+                for name, value in headers:
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
-                self.wfile.write(page)
+                self.wfile.write(body)
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
 
         super().__init__(Handler)
+
+
+class HtmlServer(AnswerServer):
+    """Answers every request with an HTML page, as a proxy, a captive portal or a load balancer does."""
+
+    def __init__(self, status, content_type_header="Content-Type", reason=None):
+        page = b"<html><body><h1>Bad Gateway</h1></body></html>"
+        super().__init__(status, page, [(content_type_header, "text/html")], reason)
+
+
+class JsonServer(AnswerServer):
+    def __init__(self, status, body: bytes, reason=None):
+        super().__init__(status, body, [("Content-Type", "application/json")], reason)
+
+
+class FullBacklogServer:
+    """A listening socket whose queue of connections is full, so that the kernel drops every further attempt
+    to connect (no answer at all): what a firewall dropping packets looks like to the client."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(0)
+        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+        self.waiting = []
+
+    def __enter__(self):
+        while True:
+            connection = socket.socket()
+            connection.settimeout(0.5)
+            self.waiting.append(connection)
+            try:
+                connection.connect(self.sock.getsockname())
+            except TimeoutError:
+                return self
+            if len(self.waiting) > 16:
+                pytest.skip("this system accepts connections beyond a full listen queue")
+
+    def __exit__(self, *exc):
+        for connection in self.waiting:
+            connection.close()
+        self.sock.close()
 
 
 class SelfSignedTlsServer(HtmlServer):
@@ -126,11 +176,32 @@ def assert_short_failure(code, out, host, fake_keys, *expected):
     assert_no_key(out, fake_keys)
 
 
+def assert_failure_reads(code, out, host, fake_keys, message):
+    """The whole of what the user reads after the offline validation: `error: ` and `message`."""
+    assert_short_failure(code, out, host, fake_keys)
+    assert out.split(" are valid.\n", 1)[-1] == f"error: {message}\n"
+
+
 def test_read_timeout_names_the_host_and_timeout(fake_keys):
     with SilentServer() as server:
         code, out = apply(server.url, "--read-timeout", "0.2")
     host = server.url.removeprefix("http://")
-    assert_short_failure(code, out, host, fake_keys, "read timeout of 0.2 s", "--read-timeout")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"{host} accepted the connection but sent no answer within the read timeout of 0.2 s while trying to "
+        "list the monitor. Re-run later, or raise --read-timeout if the link is slow.",
+    )  # fmt: skip
+
+
+def test_connect_timeout_names_the_host_and_timeout(fake_keys):
+    with FullBacklogServer() as server:
+        code, out = apply(server.url, "--connect-timeout", "0.2")
+    host = server.url.removeprefix("http://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"no connection to {host} within the connect timeout of 0.2 s while trying to list the monitor. "
+        "A firewall or the network may be dropping traffic; check connectivity or raise --connect-timeout.",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize("command, first_call", [("apply", "list the monitor"), ("snapshot", "take the snapshot")])
@@ -147,41 +218,201 @@ def test_deadline_bounds_the_whole_command_retries_included(fake_keys, command, 
 def test_connection_refused(fake_keys):
     port = closed_port()
     code, out = apply(f"http://127.0.0.1:{port}")
-    assert_short_failure(code, out, f"127.0.0.1:{port}", fake_keys, "refused the connection")
+    assert_failure_reads(
+        code, out, f"127.0.0.1:{port}", fake_keys,
+        f"127.0.0.1:{port} refused the connection while trying to list the monitor: nothing listens on that port. "
+        "Check --api-url (host and port) or the proxy in between.",
+    )  # fmt: skip
+
+
+def test_unreachable_address_names_the_systems_reason(fake_keys):
+    # A TCP connection to the broadcast address fails at once, with the system's own reason (on Linux:
+    # "Network is unreachable"); the message carries that reason.
+    try:
+        socket.create_connection(("255.255.255.255", 9), timeout=5).close()
+    except OSError as error:
+        if isinstance(error, (ConnectionRefusedError, TimeoutError)) or not error.strerror:
+            pytest.skip(f"this system answers a connection to the broadcast address with {error!r}")
+        system_reason = error.strerror
+    else:
+        pytest.skip("this system connects to the broadcast address")
+    code, out = apply("http://255.255.255.255:9")
+    assert_failure_reads(
+        code, out, "255.255.255.255:9", fake_keys,
+        f"cannot open a connection to 255.255.255.255:9 while trying to list the monitor ({system_reason}). "
+        "Check this machine's network, firewall and proxy settings.",
+    )  # fmt: skip
 
 
 def test_unresolvable_host(fake_keys):
     code, out = apply("https://api.datadoghq.invalid")
-    assert_short_failure(code, out, "api.datadoghq.invalid", fake_keys, "cannot resolve the host name")
+    assert_failure_reads(
+        code, out, "api.datadoghq.invalid", fake_keys,
+        "cannot resolve the host name api.datadoghq.invalid while trying to list the monitor. Check the spelling "
+        "of --site / DD_SITE or --api-url, and this machine's DNS and network.",
+    )  # fmt: skip
 
 
-def test_connection_reset(fake_keys):
-    with SilentServer(reset=True) as server:
+@pytest.mark.parametrize("end", ["reset", "close"])
+def test_connection_reset_or_closed_without_an_answer(fake_keys, end):
+    with SilentServer(end=end) as server:
         code, out = apply(server.url)
-    assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "reset the connection")
+    host = server.url.removeprefix("http://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"{host} closed or reset the connection while trying to list the monitor. A proxy or firewall may be "
+        "cutting it, or the server is restarting; re-run the same command (it resumes, nothing is duplicated).",
+    )  # fmt: skip
 
 
 def test_https_url_on_a_plain_http_server(fake_keys):
     with FakeDatadog() as fake:
         url = fake.url.replace("http://", "https://")
         code, out = apply(url)
-    assert_short_failure(code, out, url.removeprefix("https://"), fake_keys, "TLS handshake", "does not speak TLS")
+    host = url.removeprefix("https://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"the TLS handshake with {host} failed while trying to list the monitor: it does not speak TLS on that "
+        "port: use an http:// --api-url, or the right port.",
+    )  # fmt: skip
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
 def test_self_signed_tls_server(fake_keys, tmp_path):
     with SelfSignedTlsServer(tmp_path) as server:
         code, out = apply(server.url)
-    assert_short_failure(code, out, server.url.removeprefix("https://"), fake_keys, "TLS handshake", "not trusted")
+    host = server.url.removeprefix("https://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"the TLS handshake with {host} failed while trying to list the monitor: its certificate is not trusted "
+        "(self-signed, or a TLS-inspecting proxy): check --api-url, or the proxy's CA.",
+    )  # fmt: skip
+
+
+def test_tls_handshake_cut_short(fake_keys):
+    with SilentServer(end="close") as server:
+        url = server.url.replace("http://", "https://")
+        code, out = apply(url)
+    host = url.removeprefix("https://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"the TLS handshake with {host} failed while trying to list the monitor: check --api-url / --site and "
+        "any TLS-inspecting proxy.",
+    )  # fmt: skip
+
+
+def test_https_url_on_a_plain_http_server_with_openssl_3_2_words():
+    # OpenSSL 3.2 and later no longer say WRONG_VERSION_NUMBER when a plain HTTP server answers the
+    # ClientHello, but "record layer failure" (urllib3 issue 3271); this is how the client reports it then.
+    reason = urllib3.exceptions.SSLError("[SSL] record layer failure (_ssl.c:1000)")
+    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
+    assert str(provision._explain_network(reason, "monitor", "list", "127.0.0.1:8443", settings)) == (
+        "the TLS handshake with 127.0.0.1:8443 failed while trying to list the monitor: it does not speak TLS on "
+        "that port: use an http:// --api-url, or the right port."
+    )
+
+
+def test_a_connection_failure_without_a_system_reason():
+    # urllib3 raises this when the name resolves to no address at all; the OSError has no errno or strerror.
+    connection = urllib3.connection.HTTPConnection("api.example.test", 80)
+    try:
+        try:
+            raise OSError("getaddrinfo returns an empty list")
+        except OSError as cause:
+            raise urllib3.exceptions.NewConnectionError(
+                connection, f"Failed to establish a new connection: {cause}"
+            ) from cause
+    except urllib3.exceptions.NewConnectionError as error:
+        failure = urllib3.exceptions.MaxRetryError(None, "/api/v1/monitor", error)
+    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
+    assert str(provision._explain_network(failure, "monitor", "list", "api.example.test", settings)) == (
+        "cannot open a connection to api.example.test while trying to list the monitor (network error). "
+        "Check this machine's network, firewall and proxy settings."
+    )
+
+
+def test_html_answer_with_status_200(fake_keys):
+    with HtmlServer(200) as server:
+        code, out = apply(server.url)
+    host = server.url.removeprefix("http://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"{host} answered the request to list the monitor, but not with the Datadog API's JSON. It is probably "
+        "not the Datadog API (a proxy, captive portal or web page): check --api-url / --site.",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("header_name", ["Content-Type", "content-type", "Content-type"])
+def test_html_error_page_names_its_status_and_type(fake_keys, header_name):
+    # Header names are case-insensitive; proxies and web pages spell Content-Type in each of these ways.
+    with HtmlServer(502, header_name) as server:
+        code, out = apply(server.url)
+    host = server.url.removeprefix("http://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"HTTP 502 Bad Gateway from {host} while trying to list the monitor, with a text/html page instead of the "
+        "Datadog API's JSON. A proxy, load balancer or web page answered: check --api-url / --site, or re-run "
+        "later if it is a gateway error.",
+    )  # fmt: skip
+
+
+def test_error_page_without_a_type_or_reason_phrase(fake_keys):
+    page = b"<html><body>upstream unavailable</body></html>"
+    with AnswerServer(503, page, reason="") as server:
+        code, out = apply(server.url)
+    host = server.url.removeprefix("http://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"HTTP 503 from {host} while trying to list the monitor, with a no type page instead of the Datadog API's "
+        "JSON. A proxy, load balancer or web page answered: check --api-url / --site, or re-run later if it is a "
+        "gateway error.",
+    )  # fmt: skip
+
+
+def test_a_json_error_without_a_reason_phrase(fake_keys):
+    with JsonServer(400, b'{"errors": ["Invalid query"]}', reason="") as server:
+        code, out = apply(server.url)
+    assert_failure_reads(
+        code, out, server.url, fake_keys,
+        f"HTTP 400 while trying to list the monitor at {server.url}: Invalid query. Datadog refused the request "
+        "itself, so sending it again unchanged gets the same answer.",
+    )  # fmt: skip
 
 
 @pytest.mark.parametrize(
-    "status, expected", [(200, "but not with the Datadog API's JSON"), (502, "text/html page instead of the Datadog")]
+    "body, said",
+    [
+        (b'{"errors": ["Invalid query", "Unknown tag\\n  team"]}', ": Invalid query; Unknown tag team"),
+        (b"{}", ""),
+        (b'{"errors": "Invalid query"}', ""),
+        (b'"Bad Request"', ""),
+        (b'["Bad Request"]', ""),
+        (b"", ""),
+        (b"Bad Request", ""),
+    ],
+    ids=["errors list", "no errors", "errors not a list", "a JSON string", "a JSON list", "empty", "not JSON"],
 )
-def test_html_answer_instead_of_json(fake_keys, status, expected):
-    with HtmlServer(status) as server:
+def test_a_4xx_answer_says_what_the_server_said_if_anything(fake_keys, body, said):
+    with JsonServer(400, body) as server:
         code, out = apply(server.url)
-    assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, expected, "--api-url")
+    assert_failure_reads(
+        code, out, server.url, fake_keys,
+        f"HTTP 400 Bad Request while trying to list the monitor at {server.url}{said}. Datadog refused the request "
+        "itself, so sending it again unchanged gets the same answer.",
+    )  # fmt: skip
+
+
+def test_a_body_the_client_cannot_decode(fake_keys):
+    # A proxy that labels its answer gzip-compressed but sends something else: urllib3 cannot decode it.
+    headers = [("Content-Type", "application/json"), ("Content-Encoding", "gzip")]
+    with AnswerServer(200, b"not gzip", headers) as server:
+        code, out = apply(server.url)
+    host = server.url.removeprefix("http://")
+    assert_failure_reads(
+        code, out, host, fake_keys,
+        f"cannot talk to {host} while trying to list the monitor (DecodeError). Check --api-url / --site and the "
+        "network.",
+    )  # fmt: skip
 
 
 def run_command(*argv):
