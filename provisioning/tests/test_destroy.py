@@ -4,7 +4,6 @@ call names the object and the action."""
 
 import pytest
 from common import apply, destroy
-
 from my_metric_provisioning.provision import RECORD_PREFIX, RECORDS_TAG, downtime_key, downtime_marker
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
