@@ -85,6 +85,7 @@ class LocalServer:
 class FakeDatadog(LocalServer):
     def __init__(self, now=None):
         self.dashboards: dict[str, dict] = {}
+        self.deleted_dashboards: dict[str, dict] = {}  # Datadog keeps them listable with filter[deleted]=true
         self.monitors: dict[int, dict] = {}
         self.downtimes: dict[str, dict] = {}
         self.events: list[dict] = []
@@ -193,9 +194,11 @@ class FakeDatadog(LocalServer):
 
     def _get_api_v1_dashboard(self, _, query, body):
         start, count = int(self._one(query, "start", "0")), int(self._one(query, "count", "100"))
+        # "When true, this query returns only deleted custom-created or cloned dashboards."
+        listed = self.deleted_dashboards if self._one(query, "filter[deleted]", "false") == "true" else self.dashboards
         summaries = [
             {"id": i, "title": d["title"], "description": d.get("description"), "layout_type": d["layout_type"]}
-            for i, d in itertools.islice(self.dashboards.items(), start, start + count)
+            for i, d in itertools.islice(listed.items(), start, start + count)
         ]
         return 200, {"dashboards": summaries}, {}
 
@@ -221,7 +224,7 @@ class FakeDatadog(LocalServer):
     def _delete_api_v1_dashboard_id(self, dashboard_id, query, body):
         if missing := self._dashboard(dashboard_id):
             return missing
-        del self.dashboards[dashboard_id]
+        self.deleted_dashboards[dashboard_id] = self.dashboards.pop(dashboard_id)
         return 200, {"deleted_dashboard_id": dashboard_id}, {}
 
     def _get_api_v1_monitor(self, _, query, body):

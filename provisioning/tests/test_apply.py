@@ -324,11 +324,12 @@ def test_second_apply_reports_each_object_updated_by_id(fake, fake_keys):
     assert f"updated  dashboard (id {dashboard_id})" in out.splitlines()
 
 
-def test_a_recorded_downtime_moved_to_another_monitor_is_not_adopted(fake, fake_keys):
+@pytest.mark.parametrize("extra", [[], ["--full-scan"]], ids=["records", "full-scan"])
+def test_a_recorded_downtime_moved_to_another_monitor_is_not_adopted(fake, fake_keys, extra):
     assert apply(fake)[0] == 0
     moved_id, moved = next(iter(fake.downtimes.items()))
     moved["attributes"]["monitor_identifier"] = {"monitor_id": 999}
-    code, out = apply(fake)
+    code, out = apply(fake, *extra)
     assert code == 0, out
     assert fake.count("PATCH", f"/api/v2/downtime/{moved_id}") == 0
     assert moved["attributes"]["monitor_identifier"] == {"monitor_id": 999}

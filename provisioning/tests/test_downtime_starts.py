@@ -17,6 +17,7 @@ from my_metric_provisioning.provision import (
     Provisioner,
     Settings,
     catch_up_payload,
+    current_time,  # bound before the autouse `clock` fixture replaces it in the module for every test
     downtime_marker,
     downtime_payload,
 )
@@ -28,9 +29,11 @@ pytestmark = pytest.mark.usefixtures("fake_keys")
 # New York 03-08 / 11-01, Sydney 04-05 (ends) / 10-04 (starts).
 MOMENTS = [
     ("Europe/Paris", datetime(2026, 5, 20, 23, 30), "weekday night"),
+    ("Europe/Paris", datetime(2026, 5, 20, 1, 0), "early weekday morning"),
     ("Europe/Paris", datetime(2026, 5, 23, 14, 0), "Saturday"),
     ("Europe/Paris", datetime(2026, 5, 20, 11, 0), "working hours"),
     ("Europe/Paris", datetime(2026, 5, 22, 18, 59, 30), "30 s before the weekend opens"),
+    ("Europe/Paris", datetime(2026, 5, 22, 18, 59), "the weekend opens exactly a lead later"),
     ("Europe/Paris", datetime(2026, 5, 25, 8, 59, 45), "15 s before Monday's work starts"),
     ("Europe/Paris", datetime(2026, 3, 28, 22, 0), "weekend of the spring change"),
     ("Europe/Paris", datetime(2026, 3, 29, 3, 30), "just after the spring change"),
@@ -193,3 +196,35 @@ def test_coverage_is_judged_inside_the_window_only():
         f"not muted: Tue 2026-05-19 19:00 to Wed 2026-05-20 09:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
+
+
+def test_a_one_time_downtime_mutes_exactly_its_own_minutes():
+    # From Friday 18:00 UTC, a one-time downtime 19:00-06:00: the rest of Saturday morning is reported.
+    utc = downtimes.zone("UTC")
+    origin = datetime(2026, 5, 22, 18, 0, tzinfo=utc)
+    one_time = [(datetime(2026, 5, 22, 19, 0, tzinfo=utc), datetime(2026, 5, 23, 6, 0, tzinfo=utc))]
+    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, one_time)] == [
+        f"not muted: Sat 2026-05-23 06:00 to Sat 2026-05-23 18:00 UTC (duration read as {reading})"
+        for reading in ("wall-clock time", "elapsed time")
+    ]
+
+
+def test_coverage_judges_each_reading_of_the_duration_on_its_own():
+    # Friday 19:00 for 62 h ends at Monday 09:00 on the wall clock; across the spring change, 62 elapsed
+    # hours end at 10:00: only the elapsed reading mutes an hour of Monday's work.
+    paris = downtimes.zone("Europe/Paris")
+    weekend = {"rrule": "FREQ=WEEKLY;BYDAY=FR", "start": "2026-03-27T19:00:00", "duration": "62h"}
+    payload = {"data": {"attributes": {"schedule": {"recurrences": [weekend]}}}}
+    origin = datetime(2026, 3, 27, 19, 0, tzinfo=paris)
+    problems = downtimes.coverage_from([payload], "Europe/Paris", origin, 3, [])
+    assert [str(p) for p in problems if p.kind == "muted during working hours"] == [
+        "muted during working hours: Mon 2026-03-30 09:00 to Mon 2026-03-30 10:00 Europe/Paris "
+        "(duration read as elapsed time)"
+    ]
+
+
+def test_apply_reads_the_clock_in_the_downtimes_timezone():
+    before = datetime.now(timezone.utc)
+    now = current_time("Australia/Sydney")
+    after = datetime.now(timezone.utc)
+    assert before <= now <= after and now.tzinfo == downtimes.zone("Australia/Sydney")

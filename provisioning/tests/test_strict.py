@@ -51,6 +51,14 @@ MONITOR_FINDINGS = {
         lambda d: d.update(tags=[1]),
         f"$.definition.tags[0]: 1 has the wrong type; expected a string. {WRONG_TYPE_FIX}",
     ),
+    "missing required key": (
+        lambda d: d.pop("query"),
+        "$.definition.query: missing required key 'query' (Monitor). Hint: add 'query' (a string).",
+    ),
+    "missing required enum": (
+        lambda d: d.pop("type"),
+        "$.definition.type: missing required key 'type' (Monitor). Hint: add 'type' (a MonitorType).",
+    ),
     "misspelled key": (
         lambda d: d.update(mesage="x"),
         "$.definition.mesage: unknown key 'mesage' in Monitor. Hint: did you mean 'message'?",
