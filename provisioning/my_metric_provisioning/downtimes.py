@@ -34,7 +34,6 @@ class UnknownTimezone(ValueError):
     """`name` is not an IANA timezone; `suggestion` is the right spelling when only the case differs."""
 
     def __init__(self, name: str, suggestion: str | None = None):
-        self.name = name
         self.suggestion = suggestion
         super().__init__(f"{name!r} is not an IANA timezone name")
 
