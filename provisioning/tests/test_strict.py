@@ -5,6 +5,7 @@ import copy
 import pytest
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
+from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 from my_metric_provisioning.strict import check_payload
 
 WRONG_TYPE_FIX = "Hint: fix the value's type."
@@ -46,6 +47,10 @@ MONITOR_FINDINGS = {
     "string for a list": (
         lambda d: d.update(tags="a"),
         f"$.definition.tags: 'a' has the wrong type; expected a list. {WRONG_TYPE_FIX}",
+    ),
+    "string for a map": (
+        lambda d: d["options"].update(silenced="x"),
+        f"$.definition.options.silenced: 'x' has the wrong type; expected an object. {WRONG_TYPE_FIX}",
     ),
     "number in a list of strings": (
         lambda d: d.update(tags=[1]),
@@ -110,6 +115,20 @@ def dashboard_widget(dashboard):
             f"$.widgets[1].definition.widgets[0]: 'x' has the wrong type; expected a Widget. {WRONG_TYPE_FIX}",
             id="string for a widget",
         ),
+        pytest.param(
+            lambda d: d.update(tabs=[{"id": 5, "name": "Overview", "widget_ids": []}]),
+            f"$.tabs[0].id: 5 has the wrong type; expected UUID. {WRONG_TYPE_FIX}",
+            id="number for a UUID",
+        ),
+        pytest.param(
+            lambda d: d["widgets"][0].update(
+                definition={"type": "embedded_app", "app_id": "x", "inputs": [{"name": "region"}]}
+            ),
+            "$.widgets[0].definition.inputs[0].value: missing required key 'value' (EmbeddedAppWidgetInput). "
+            "Hint: add 'value' (true or false or date or datetime or dict or a number or an integer or list "
+            "or a string or UUID).",
+            id="missing key that takes any type",
+        ),
     ],
 )
 def test_dashboard_problem_is_printed_with_path_and_fix(real_assets, change, expected):
@@ -125,3 +144,13 @@ def test_unknown_widget_type_far_from_any_lists_the_types(real_assets):
     assert finding.path == "$.widgets[1].definition.widgets[0].definition.type"
     assert finding.message == "unknown WidgetDefinition type 'zzzzz'."
     assert finding.hint.startswith("use one of alert_graph, alert_value, ") and ", timeseries, " in finding.hint
+
+
+@pytest.mark.parametrize("key", ["start", "end"])
+def test_downtime_time_of_the_wrong_type_names_the_expected_type(real_assets, key):
+    downtime = copy.deepcopy(real_assets.downtimes["weekend"])
+    downtime["data"]["attributes"]["monitor_identifier"] = {"monitor_id": 1}
+    downtime["data"]["attributes"]["schedule"] = {"start": "2026-06-01T00:00:00Z", "end": None} | {key: 5}
+    assert [str(f) for f in check_payload(downtime, DowntimeCreateRequest, "weekend.json")] == [
+        f"weekend.json: $.data.attributes.schedule.{key}: 5 has the wrong type; expected datetime. {WRONG_TYPE_FIX}"
+    ]
