@@ -1,7 +1,9 @@
 """Issue 11 item 2: every recurrence starts at or after apply, the window apply runs in is covered by a
 one-time catch-up downtime, and from apply on the muted minutes are exactly nights and weekends."""
 
+import os
 import secrets
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -102,6 +104,17 @@ def test_catch_up_ends_at_the_next_working_morning_across_a_clock_change():
     start, end = downtimes.catch_up_window(datetime(2026, 5, 22, 18, 59, 30, tzinfo=tz))
     assert start == datetime(2026, 5, 22, 19, 0, tzinfo=tz) and end == datetime(2026, 5, 25, 9, 0, tzinfo=tz)
     assert downtimes.catch_up_window(datetime(2026, 5, 22, 18, 58, tzinfo=tz)) is None
+
+
+def test_catch_up_at_the_exact_edges_of_working_hours():
+    tz = downtimes.zone("Europe/Paris")
+    # Monday 09:00 sharp is working time: nothing to catch up.
+    assert downtimes.catch_up_window(datetime(2026, 5, 25, 9, 0, tzinfo=tz)) is None
+    # Wednesday 19:00 sharp: the night has begun, so the catch-up mutes it from its creation.
+    assert downtimes.catch_up_window(datetime(2026, 5, 20, 19, 0, tzinfo=tz)) == (
+        None,
+        datetime(2026, 5, 21, 9, 0, tzinfo=tz),
+    )
 
 
 def provisioner(assets, fake, zone, when):
@@ -207,6 +220,45 @@ def test_a_one_time_downtime_mutes_exactly_its_own_minutes():
         f"not muted: Sat 2026-05-23 06:00 to Sat 2026-05-23 18:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
+
+
+def test_a_downtime_one_minute_into_working_hours_is_reported_for_that_minute():
+    # From Tuesday 18:00 UTC, a one-time downtime from 18:59 to Wednesday 09:00.
+    utc = downtimes.zone("UTC")
+    origin = datetime(2026, 5, 19, 18, 0, tzinfo=utc)
+    one_time = [(datetime(2026, 5, 19, 18, 59, tzinfo=utc), datetime(2026, 5, 20, 9, 0, tzinfo=utc))]
+    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, one_time)] == [
+        f"muted during working hours: Tue 2026-05-19 18:59 to Tue 2026-05-19 19:00 UTC (duration read as {reading})"
+        for reading in ("wall-clock time", "elapsed time")
+    ]
+
+
+@pytest.fixture
+def machine_timezone():
+    """Sets the timezone of the machine running the checks (the TZ variable) for one test."""
+    before = os.environ.get("TZ")
+
+    def set_to(name):
+        os.environ["TZ"] = name
+        time.tzset()
+
+    yield set_to
+    if before is None:
+        os.environ.pop("TZ", None)
+    else:
+        os.environ["TZ"] = before
+    time.tzset()
+
+
+def test_coverage_does_not_depend_on_the_machine_timezone(machine_timezone):
+    # The machine 26 hours behind the downtimes' timezone (UTC-12 and UTC+14): the weeknight starting an hour
+    # before the end of the window still counts.
+    machine_timezone("Etc/GMT+12")
+    kiritimati = downtimes.zone("Pacific/Kiritimati")
+    weeknights = {"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2026-05-18T19:00:00", "duration": "14h"}
+    payload = {"data": {"attributes": {"schedule": {"recurrences": [weeknights]}}}}
+    origin = datetime(2026, 5, 19, 20, 0, tzinfo=kiritimati)
+    assert downtimes.coverage_from([payload], "Pacific/Kiritimati", origin, 1, []) == []
 
 
 def test_coverage_judges_each_reading_of_the_duration_on_its_own():

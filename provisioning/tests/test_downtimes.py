@@ -72,6 +72,16 @@ def test_absolute_weekend_duration_leaves_an_hour_at_the_autumn_clock_change(rea
         "muted during working hours: Mon 2026-03-30 09:00 to Mon 2026-03-30 10:00 Europe/Paris "
         "(duration read as elapsed time)" in problems
     )
+    # On the wall clock the weekend always ends at Monday 09:00: only the elapsed reading finds these.
+    assert len(problems) == 2
+
+
+def test_without_downtimes_the_whole_year_is_reported_from_its_first_to_its_last_minute():
+    problems = [str(p) for p in downtimes.coverage_problems([], "UTC", 2026)]
+    assert problems[0] == (
+        "not muted: Thu 2026-01-01 00:00 to Thu 2026-01-01 09:00 UTC (duration read as wall-clock time)"
+    )
+    assert problems[-1] == "not muted: Thu 2026-12-31 19:00 to Fri 2027-01-01 00:00 UTC (duration read as elapsed time)"
 
 
 def test_working_hours_overlap_is_reported(real_assets):
@@ -122,6 +132,14 @@ def test_unknown_timezone_is_reported_with_its_name():
     with pytest.raises(downtimes.UnknownTimezone) as raised:
         downtimes.zone("europe/paris")
     assert raised.value.suggestion == "Europe/Paris"
+
+
+@pytest.mark.parametrize("name", ["Paris", "Japan", "EST", ""])
+def test_a_name_without_area_other_than_utc_is_refused(name):
+    # "Japan" and "EST" are old aliases in the tz database: refused like a misspelling.
+    with pytest.raises(downtimes.UnknownTimezone) as raised:
+        downtimes.zone(name)
+    assert str(raised.value) == f"{name!r} is not an IANA timezone name"
 
 
 def test_start_in_a_clock_change_is_a_validation_finding(real_assets):
