@@ -127,7 +127,7 @@ def check_step(run: Run, say) -> StepResult:
 
 def prepare_database(run: Run, stack: contextlib.ExitStack) -> StepResult | None:
     """The tour's accounts in run.accounts (made before the app, dropped at the end); else step 4's result."""
-    admin = mysql.admin_settings_from_env()
+    admin = run.args.mysql_admin
     if reason := '--skip-mysql given' if run.args.skip_mysql else mysql.unreachable_reason(admin):
         return StepResult('MySQL', 'SKIPPED', reason)
     try:
@@ -177,7 +177,7 @@ def mysql_step(run: Run, say, unprepared: StepResult | None, agent, app) -> Step
     ending = 'kept (--keep-mysql-users)' if run.args.keep_mysql_users else 'dropped when the run ends'
     created = f'(the Agent user\'s grants) and {TOUR_APP_USER} (the app\'s, on database {TOUR_DATABASE}) created'
     say(f'{TOUR_AGENT_USER} {created} on {where}; {ending}')
-    checks = mysql.verify_with_witness(run.accounts.agent, mysql.admin_settings_from_env())
+    checks = mysql.verify_with_witness(run.accounts.agent, run.args.mysql_admin)
     agent.start_session('db')
     traffic = harness.traced_traffic(agent, app, [DATABASE_ROUTE], token='db', timeout=30)
     traced = ', '.join(f'{service} {resource} x {count}' for service, resource, count in traffic.entries)
@@ -276,7 +276,7 @@ def parse_arguments(argv: list[str] | None) -> argparse.Namespace:
         args.check_config = args.check_config.resolve()  # against the directory the user ran the command from
     try:
         args.interval = standin.collection_interval(args.check_config or EXAMPLE_CONFIG)
-        mysql.admin_settings_from_env()
+        args.mysql_admin = mysql.admin_settings_from_env()  # read once: MYSQL_HOST, MYSQL_ROOT_USER, ...
     except standin.CheckConfigError as error:
         parser.error(f'--check-config {error}')
     except ValueError as error:
