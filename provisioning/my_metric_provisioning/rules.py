@@ -32,12 +32,10 @@ _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
 
 
 def _walk_queries(node, path):
-    """Yield (json path, query string) for every metric query in a dashboard."""
+    """Yield (json path, text) for every metric query and formula in a dashboard."""
     if isinstance(node, dict):
         for key, value in node.items():
-            if key in ("query", "q") and isinstance(value, str):
-                yield path + [key], value
-            elif key == "formula" and isinstance(value, str):
+            if key in ("query", "q", "formula") and isinstance(value, str):
                 yield path + [key], value
             else:
                 yield from _walk_queries(value, path + [key])
@@ -136,16 +134,16 @@ def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_
                 f'add {{"name": "{needed}", "prefix": "{needed}", "defaults": ["*"]}}.',
             )
     for path, text in _walk_queries(dashboard.get("widgets") or [], ["widgets"]):
+        # Formulas name queries, so they hold no metric and no template variable; the same checks pass them.
         where = json_path(path)
-        if path[-1] != "formula":
-            found += check_metrics(text, where, source, allowed)
-            for var in _TEMPLATE_VAR.findall(text):
-                if var not in variables:
-                    found.add(
-                        where,
-                        f"${var} is not a template variable of this dashboard.",
-                        did_you_mean(var, variables) or "define it in template_variables.",
-                    )
+        found += check_metrics(text, where, source, allowed)
+        for var in _TEMPLATE_VAR.findall(text):
+            if var not in variables:
+                found.add(
+                    where,
+                    f"${var} is not a template variable of this dashboard.",
+                    did_you_mean(var, variables) or "define it in template_variables.",
+                )
         found += check_anomalies(text, where, source)
     found += check_challenge_dashboard(dashboard, source)
     return found
@@ -257,34 +255,32 @@ _MYSQL_ANOMALIES = re.compile(r"anomalies\(\s*(?:\w+:)?mysql\.[\w.]+\{")
 _HOURLY_SUM = re.compile(r"\bmy_metric\{[^}]*\}(?:\s*by\s*\{[^}]*\})?\s*\)?\.rollup\(\s*sum\s*,\s*3600\s*\)")
 
 
-def _expressions(node, path):
-    """(json path, expression) for each thing a dashboard request draws, query names replaced by their queries."""
+def _expressions(node):
+    """Each thing a dashboard request draws, query names replaced by their queries."""
     if isinstance(node, dict):
         if isinstance(node.get("q"), str):
-            yield path + ["q"], node["q"]
+            yield node["q"]
         queries = {
             q.get("name"): q.get("query")
             for q in node.get("queries") or []
             if isinstance(q, dict) and isinstance(q.get("query"), str)
         }
-        formulas = [f for f in node.get("formulas") or [] if isinstance(f, dict) and isinstance(f.get("formula"), str)]
-        for index, formula in enumerate(formulas):
-            text = re.sub(r"\b\w+\b", lambda m: queries.get(m.group(0), m.group(0)), formula["formula"])
-            yield path + ["formulas", index, "formula"], text
-        if queries and not formulas:
-            for index, query in enumerate(queries.values()):
-                yield path + ["queries", index, "query"], query
-        for key, value in node.items():
-            if key not in ("queries", "formulas", "q"):
-                yield from _expressions(value, path + [key])
+        formulas = [f.get("formula") for f in node.get("formulas") or [] if isinstance(f, dict)]
+        formulas = [formula for formula in formulas if isinstance(formula, str)]
+        for formula in formulas:
+            yield re.sub(r"\b\w+\b", lambda m: queries.get(m.group(0), m.group(0)), formula)
+        if not formulas:
+            yield from queries.values()
+        for value in node.values():
+            yield from _expressions(value)
     elif isinstance(node, list):
-        for index, item in enumerate(node):
-            yield from _expressions(item, path + [index])
+        for item in node:
+            yield from _expressions(item)
 
 
 def check_challenge_dashboard(dashboard: dict, source: str = DASHBOARD_FILE) -> Findings:
     found = Findings(source)
-    drawn = [text for _, text in _expressions(dashboard.get("widgets") or [], ["widgets"])]
+    drawn = list(_expressions(dashboard.get("widgets") or []))
     # The hourly sum is its own graph; the host-scoped one shows the raw values.
     if not any(_HOST_SCOPED.search(text) and ".rollup(" not in text for text in drawn):
         found.add(
@@ -416,7 +412,7 @@ def check_manifest(assets: Assets, source: str = "manifest.json") -> Findings:
     return found
 
 
-def check_downtime(name: str, payload: dict, source: str) -> Findings:
+def check_downtime(payload: dict, source: str) -> Findings:
     found = Findings(source)
     attributes = payload.get("data", {}).get("attributes", {}) if isinstance(payload.get("data"), dict) else {}
     if "monitor_identifier" in attributes:
@@ -489,7 +485,7 @@ def validate_all(assets: Assets, tz_name: str | None = None, year: int | None = 
     errors += check_monitor(assets.monitor, allowed)
     structurally_valid = {}
     for name, payload in assets.downtimes.items():
-        found = check_downtime(name, payload, f"downtimes/{name}.json")
+        found = check_downtime(payload, f"downtimes/{name}.json")
         errors += found
         if not found:
             structurally_valid[name] = payload

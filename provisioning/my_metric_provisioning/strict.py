@@ -143,7 +143,9 @@ def _check_composed(value, cls, path, found: Findings) -> None:
             return
         if matching:
             results = matching
-    if results:
+    if not isinstance(value, dict):
+        found.add(path, f"{value!r} has the wrong type; expected {_describe(cls)}.", "fix the value's type.")
+    elif results:
         found.extend(min(results, key=lambda item: len(item[1]))[1])
 
 

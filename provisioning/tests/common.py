@@ -1,3 +1,4 @@
+import copy
 import io
 import re
 import shutil
@@ -6,6 +7,7 @@ from pathlib import Path
 
 from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
+from my_metric_provisioning.rules import with_timezone
 
 REPO_INTEGRATION = default_integration_dir()
 # A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
@@ -54,3 +56,14 @@ def integration_copy(tmp_path) -> Path:
     shutil.copy(REPO_INTEGRATION / "manifest.json", copy)
     shutil.copy(REPO_INTEGRATION / "metadata.csv", copy)
     return copy
+
+
+def payloads_in(assets, zone):
+    """The two stored downtimes, moved to `zone`."""
+    return [with_timezone(assets.downtimes[name], zone) for name in ("weeknights", "weekend")]
+
+
+def set_rules(payload, recurrences):
+    changed = copy.deepcopy(payload)
+    changed["data"]["attributes"]["schedule"]["recurrences"] = recurrences
+    return changed

@@ -6,7 +6,12 @@ import copy
 import pytest
 from my_metric_provisioning.assets import integration_metrics, known_metrics
 from my_metric_provisioning.provision import Settings, monitor_payload
-from my_metric_provisioning.rules import check_dashboard, check_monitor, check_monitor_notifies
+from my_metric_provisioning.rules import (
+    check_challenge_monitor,
+    check_dashboard,
+    check_monitor,
+    check_monitor_notifies,
+)
 
 pytestmark = pytest.mark.usefixtures("assets")
 
@@ -220,8 +225,10 @@ def test_the_sent_monitor_notifies_the_handle(real_assets):
     payload = monitor_payload(real_assets, Settings(notify="@ops@example.com", timezone="UTC"))
     assert check_monitor_notifies(payload, "@ops@example.com") == []
     payload["message"] = payload["message"].replace("@ops@example.com", "")
-    found = check_monitor_notifies(payload, "@ops@example.com")
-    assert [f.path for f in found] == ["$.definition.message"] and found[0].hint
+    assert [str(f) for f in check_monitor_notifies(payload, "@ops@example.com")] == [
+        "assets/monitors/my_metric_high.json: $.definition.message: the monitor message does not notify "
+        "@ops@example.com. Hint: pass --notify @handle."
+    ]
 
 
 # What `validate` prints for each broken requirement above: the path, the requirement and the fix.
@@ -314,3 +321,76 @@ def test_each_broken_requirement_prints_its_path_and_fix(assets, allowed, names,
 
 def test_every_broken_requirement_has_its_printed_text():
     assert sorted(name for names in PRINTED for name in names) == sorted([*MONITOR_BREAKS, *DASHBOARD_BREAKS])
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda d: d.update(type="metric alert"), id="a metric alert, the query alert's other name"),
+        pytest.param(lambda d: d.update(query="  " + d["query"]), id="spaces before the query"),
+    ],
+)
+def test_equivalent_spellings_of_the_challenge_monitor_meet_it(assets, change):
+    change(definition(assets))
+    assert check_challenge_monitor(definition(assets)) == []
+
+
+def test_blocks_of_one_state_are_read_as_one_text(assets):
+    definition(assets)["message"] = (
+        "{{#is_alert}}high {{value}}{{/is_alert}}{{#is_alert}}on {{host.ip}}{{/is_alert}}"
+        "{{#is_warning}}high {{value}}\non {{host.ip}}{{/is_warning}}{{#is_no_data}}silent{{/is_no_data}}"
+    )
+    assert [f.message for f in check_challenge_monitor(definition(assets))] == [
+        "the alert text is the same as another state's text."
+    ]
+
+
+def requests(assets, group):
+    return assets.dashboard["widgets"][group]["definition"]["widgets"][0]["definition"]["requests"]
+
+
+def first_graph_breaks(assets):
+    return [f.message for f in check_dashboard(assets.dashboard, allowed_metrics(assets)) if "host" in f.message]
+
+
+def allowed_metrics(assets):
+    return integration_metrics(assets.integration_dir) | set(known_metrics())
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        pytest.param({"q": "avg:my_metric{$host,$env} by {host}", "display_type": "line"}, id="a legacy q request"),
+        pytest.param(
+            {
+                "response_format": "timeseries",
+                "queries": [{"data_source": "metrics", "name": "query1", "query": "avg:my_metric{$host} by {host}"}],
+            },
+            id="queries without formulas",
+        ),
+    ],
+)
+def test_the_host_graph_may_be_written_in_any_request_form(assets, request_):
+    requests(assets, 1)[:] = [request_]
+    assert first_graph_breaks(assets) == []
+
+
+def test_a_host_graph_drawn_only_through_an_hourly_rollup_is_not_the_first_graph(assets):
+    request = requests(assets, 1)[0]
+    request["formulas"] = [{"formula": "query1.rollup(sum, 3600)"}]
+    assert first_graph_breaks(assets) == [
+        "no widget shows my_metric scoped over the host (the challenge's first timeboard graph)."
+    ]
+
+
+def test_a_query_that_is_not_an_object_is_a_finding_not_a_crash(assets):
+    requests(assets, 1)[0]["queries"].append("avg:my_metric{*}")
+    assert "$.widgets[1].definition.widgets[0].definition.requests[0].queries[1]" in [
+        f.path for f in check_dashboard(assets.dashboard, allowed_metrics(assets))
+    ]
+
+
+def test_timeboard_findings_name_the_file_they_were_given(assets):
+    assets.dashboard["widgets"].pop(1)
+    found = check_dashboard(assets.dashboard, allowed_metrics(assets), source="dashboards/copy.json")
+    assert found and {f.source for f in found} == {"dashboards/copy.json"}

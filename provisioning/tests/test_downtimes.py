@@ -1,21 +1,11 @@
-import copy
 from datetime import datetime
 
 import pytest
+from common import payloads_in, set_rules
 from my_metric_provisioning import downtimes
-from my_metric_provisioning.rules import check_downtime_coverage, with_timezone
+from my_metric_provisioning.rules import check_downtime_coverage
 
 ZONES = ["America/New_York", "Europe/Paris", "Australia/Sydney", "UTC", "Asia/Tokyo", "America/Sao_Paulo"]
-
-
-def payloads_in(assets, zone):
-    return [with_timezone(assets.downtimes[name], zone) for name in ("weeknights", "weekend")]
-
-
-def set_rules(payload, recurrences):
-    changed = copy.deepcopy(payload)
-    changed["data"]["attributes"]["schedule"]["recurrences"] = recurrences
-    return changed
 
 
 @pytest.mark.parametrize("zone", ZONES)
@@ -140,27 +130,3 @@ def test_a_name_without_area_other_than_utc_is_refused(name):
     with pytest.raises(downtimes.UnknownTimezone) as raised:
         downtimes.zone(name)
     assert str(raised.value) == f"{name!r} is not an IANA timezone name"
-
-
-def test_start_in_a_clock_change_is_a_validation_finding(real_assets):
-    weeknights, weekend = payloads_in(real_assets, "America/New_York")
-    skipped = {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T02:30:00", "duration": "1h"}
-    odd = set_rules(weekend, weekend["data"]["attributes"]["schedule"]["recurrences"] + [skipped])
-    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": odd}, "America/New_York", 2026)
-    assert [str(f) for f in findings] == [
-        "downtimes (weeknights.json, weekend.json): $.data.attributes.schedule.recurrences: start Sun 2026-03-08 "
-        "02:30 of rule 'FREQ=WEEKLY;BYDAY=SU' falls in a clock change in America/New_York. "
-        "Hint: start occurrences at a time that exists every day, e.g. 19:00 or 05:00."
-    ]
-
-
-def test_coverage_finding_says_what_the_downtimes_must_mute(real_assets):
-    weeknights, weekend = payloads_in(real_assets, "UTC")
-    short = set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T05:00:00", "duration": "48h"}])
-    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": short}, "UTC", 2026)
-    assert str(findings[0]) == (
-        "downtimes (weeknights.json, weekend.json): $.data.attributes.schedule.recurrences: not muted: "
-        "Mon 2026-01-05 05:00 to Mon 2026-01-05 09:00 UTC (duration read as wall-clock time). Hint: together the "
-        "downtimes must mute all of 19:00-09:00 on weeknights and all weekend until Monday 09:00, and nothing of "
-        "Monday-Friday 09:00-19:00."
-    )

@@ -1,9 +1,17 @@
 import copy
 
 import pytest
+from common import payloads_in, set_rules
 from my_metric_provisioning import rules
 from my_metric_provisioning.assets import integration_metrics, known_metrics
-from my_metric_provisioning.rules import check_anomalies, check_dashboard, check_manifest, check_monitor, validate_all
+from my_metric_provisioning.rules import (
+    check_anomalies,
+    check_dashboard,
+    check_downtime_coverage,
+    check_manifest,
+    check_monitor,
+    validate_all,
+)
 
 
 @pytest.fixture
@@ -148,15 +156,13 @@ def test_manifest_lists_missing_and_unlisted_files(assets, tmp_path):
 def test_downtime_file_must_not_link_a_monitor(assets):
     payload = copy.deepcopy(assets.downtimes["weekend"])
     payload["data"]["attributes"]["monitor_identifier"] = {"monitor_id": 42}
-    assert "remove monitor_identifier from the file" in messages(
-        rules.check_downtime("weekend", payload, "weekend.json")
-    )
+    assert "remove monitor_identifier from the file" in messages(rules.check_downtime(payload, "weekend.json"))
 
 
 def test_downtime_bad_duration(assets):
     payload = copy.deepcopy(assets.downtimes["weekend"])
     payload["data"]["attributes"]["schedule"]["recurrences"][0]["duration"] = "49 hours"
-    text = messages(rules.check_downtime("weekend", payload, "weekend.json"))
+    text = messages(rules.check_downtime(payload, "weekend.json"))
     assert "duration '49 hours' is not like '14h'" in text
 
 
@@ -366,7 +372,7 @@ def test_downtime_finding_names_the_path_and_the_fix(assets, name):
     change, expected = DOWNTIME_FINDINGS[name]
     payload = assets.downtimes["weekend"]
     change(payload)
-    printed = [str(f) for f in rules.check_downtime("weekend", payload, "downtimes/weekend.json")]
+    printed = [str(f) for f in rules.check_downtime(payload, "downtimes/weekend.json")]
     assert printed == [f"downtimes/weekend.json: {expected}"]
 
 
@@ -386,3 +392,149 @@ def test_a_third_downtime_file_is_a_finding(assets):
         "downtimes: $: expected 2 downtime files, found 3. "
         "Hint: keep weeknights.json and weekend.json in my_metric_provisioning/data/downtimes/."
     ]
+
+
+def test_legacy_q_requests_are_checked_like_queries(assets, allowed):
+    widget(assets.dashboard, 1, 0)["requests"] = [{"q": "avg:zzz.qqq{$region}", "display_type": "line"}]
+    assert [str(f) for f in check_dashboard(assets.dashboard, allowed) if "zzz" in str(f) or "$region" in str(f)] == [
+        "assets/dashboards/my_metric_overview.json: $.widgets[1].definition.widgets[0].definition.requests[0].q: "
+        "metric 'zzz.qqq' is not known. Hint: add it to my_metric/metadata.csv if this integration submits it, "
+        "or to provisioning/my_metric_provisioning/data/known_metrics.csv with its source.",
+        "assets/dashboards/my_metric_overview.json: $.widgets[1].definition.widgets[0].definition.requests[0].q: "
+        "$region is not a template variable of this dashboard. Hint: define it in template_variables.",
+    ]
+
+
+def test_text_outside_queries_and_formulas_is_not_read_as_a_query(assets, allowed):
+    widget(assets.dashboard, 1, 0)["title"] = "latency{p99} by $region"
+    widget(assets.dashboard, 0, 0)["content"] = "anomalies(x) of costs{usd} in $currency"
+    assert check_dashboard(assets.dashboard, allowed) == []
+
+
+def test_anomalies_in_the_monitor_query_are_checked(assets, allowed):
+    monitor_definition(assets)["query"] = "avg(last_5m):anomalies(avg:my_metric{*} by {host}, 'basic') > 800"
+    assert (
+        "assets/monitors/my_metric_high.json: $.definition.query: anomalies() needs a query, an algorithm and "
+        "bounds. Hint: write anomalies(<query>, 'basic', 2)."
+    ) in [str(f) for f in check_monitor(assets.monitor, allowed)]
+
+
+def test_a_monitor_without_a_query_is_named_as_unreadable(assets, allowed):
+    monitor_definition(assets).pop("query")
+    assert (
+        "$.definition.query: cannot read the evaluation window and threshold of ''. "
+        "Hint: write it like avg(last_5m):avg:my_metric{*} by {host} > 800."
+    ) in [f"{f.path}: {f.message} Hint: {f.hint}" for f in check_monitor(assets.monitor, allowed)]
+
+
+def test_every_monitor_finding_names_the_file_it_was_given(assets, allowed):
+    monitor_definition(assets)["overall_state"] = "OK"  # the client's model
+    monitor_definition(assets)["options"]["thresholds"]["warning"] = 600  # the challenge
+    monitor_definition(assets)["query"] += " "  # still readable
+    found = check_monitor(assets.monitor, allowed, source="monitors/copy.json")
+    assert {f.path for f in found} == {"$.definition.overall_state", "$.definition.options.thresholds.warning"}
+    assert {f.source for f in found} == {"monitors/copy.json"}
+
+
+def test_a_manifest_without_assets_lists_every_file_as_unlisted(assets):
+    assets.manifest.pop("assets")
+    assert [f.message for f in check_manifest(assets)] == [
+        "assets/dashboards/my_metric_overview.json exists but is not listed.",
+        "assets/monitors/my_metric_high.json exists but is not listed.",
+    ]
+
+
+@pytest.mark.parametrize(
+    "data, path",
+    [
+        ([], "$.data"),
+        ({"type": "downtime"}, "$.data.attributes"),
+        ({"type": "downtime", "attributes": []}, "$.data.attributes"),
+    ],
+)
+def test_a_downtime_of_the_wrong_shape_is_a_finding_at_its_place(data, path):
+    found = rules.check_downtime({"data": data}, "downtimes/weekend.json")
+    assert path in [f.path for f in found] and {f.source for f in found} == {"downtimes/weekend.json"}
+
+
+def test_a_downtime_without_a_schedule_is_not_recurring(assets):
+    payload = assets.downtimes["weekend"]
+    downtime_attributes(payload).pop("schedule")
+    assert [str(f) for f in rules.check_downtime(payload, "downtimes/weekend.json")] == [
+        "downtimes/weekend.json: $.data.attributes.schedule: the schedule is not recurring. "
+        "Hint: use schedule.recurrences with rrule, start and duration."
+    ]
+
+
+def test_checking_a_downtime_leaves_its_payload_as_it_was(assets):
+    before = copy.deepcopy(assets.downtimes["weekend"])
+    assert rules.check_downtime(assets.downtimes["weekend"], "downtimes/weekend.json") == []
+    assert assets.downtimes["weekend"] == before
+
+
+def test_validate_all_reports_the_findings_of_every_file(assets):
+    assets.manifest["assets"]["monitors"] = {}
+    assets.dashboard["layout_type"] = "free"
+    assets.monitor["version"] = 1
+    downtime_attributes(assets.downtimes["weekend"])["schedule"]["timezone"] = ""
+    assets.downtimes["extra"] = copy.deepcopy(assets.downtimes["weeknights"])
+    assert [(f.source, f.path) for f in validate_all(assets, year=2026)] == [
+        ("manifest.json", "$.assets.monitors"),
+        ("assets/dashboards/my_metric_overview.json", "$.layout_type"),
+        ("assets/monitors/my_metric_high.json", "$.version"),
+        ("downtimes/weekend.json", "$.data.attributes.schedule.timezone"),
+        ("downtimes", "$"),
+    ]
+
+
+def test_coverage_is_judged_only_when_every_downtime_file_is_sound(assets):
+    # A gap in the weeknights (muted from 20:00, not 19:00) is a coverage finding...
+    for recurrence in downtime_attributes(assets.downtimes["weeknights"])["schedule"]["recurrences"]:
+        recurrence["start"] = recurrence["start"].replace("T19:00", "T20:00")
+    assert {f.source for f in validate_all(assets, year=2026)} == {"downtimes (weekend.json, weeknights.json)"}
+    # ...that is not reported while the other file cannot be read: the two only make sense together.
+    downtime_attributes(assets.downtimes["weekend"])["schedule"]["recurrences"][0]["duration"] = "49 hours"
+    assert {f.source for f in validate_all(assets, year=2026)} == {"downtimes/weekend.json"}
+
+
+def test_a_misspelt_template_variable_is_named_with_the_right_one(assets, allowed):
+    widget(assets.dashboard, 1, 0)["requests"][0]["queries"][0]["query"] = "avg:my_metric{$hots} by {host}"
+    assert [f"{f.message} Hint: {f.hint}" for f in check_dashboard(assets.dashboard, allowed)] == [
+        "$hots is not a template variable of this dashboard. Hint: did you mean 'host'?"
+    ]
+
+
+def test_start_in_a_clock_change_is_a_validation_finding(real_assets):
+    weeknights, weekend = payloads_in(real_assets, "America/New_York")
+    skipped = {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T02:30:00", "duration": "1h"}
+    odd = set_rules(weekend, weekend["data"]["attributes"]["schedule"]["recurrences"] + [skipped])
+    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": odd}, "America/New_York", 2026)
+    assert [str(f) for f in findings] == [
+        "downtimes (weeknights.json, weekend.json): $.data.attributes.schedule.recurrences: start Sun 2026-03-08 "
+        "02:30 of rule 'FREQ=WEEKLY;BYDAY=SU' falls in a clock change in America/New_York. "
+        "Hint: start occurrences at a time that exists every day, e.g. 19:00 or 05:00."
+    ]
+
+
+def test_coverage_finding_says_what_the_downtimes_must_mute(real_assets):
+    weeknights, weekend = payloads_in(real_assets, "UTC")
+    short = set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T05:00:00", "duration": "48h"}])
+    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": short}, "UTC", 2026)
+    assert str(findings[0]) == (
+        "downtimes (weeknights.json, weekend.json): $.data.attributes.schedule.recurrences: not muted: "
+        "Mon 2026-01-05 05:00 to Mon 2026-01-05 09:00 UTC (duration read as wall-clock time). Hint: together the "
+        "downtimes must mute all of 19:00-09:00 on weeknights and all weekend until Monday 09:00, and nothing of "
+        "Monday-Friday 09:00-19:00."
+    )
+
+
+def test_moving_a_downtime_to_a_zone_sets_both_of_its_zones_on_a_copy(assets):
+    stored = copy.deepcopy(assets.downtimes["weekend"])
+    moved = rules.with_timezone(assets.downtimes["weekend"], "Asia/Tokyo")
+    assert moved["data"]["attributes"]["schedule"]["timezone"] == "Asia/Tokyo"
+    assert moved["data"]["attributes"]["display_timezone"] == "Asia/Tokyo"
+    assert (
+        moved["data"]["attributes"]["schedule"]["recurrences"]
+        == stored["data"]["attributes"]["schedule"]["recurrences"]
+    )
+    assert assets.downtimes["weekend"] == stored

@@ -52,6 +52,10 @@ MONITOR_FINDINGS = {
         lambda d: d["options"].update(silenced="x"),
         f"$.definition.options.silenced: 'x' has the wrong type; expected an object. {WRONG_TYPE_FIX}",
     ),
+    "string for a number in a map": (
+        lambda d: d["options"].update(silenced={"*": "soon"}),
+        f"$.definition.options.silenced.*: 'soon' has the wrong type; expected an integer. {WRONG_TYPE_FIX}",
+    ),
     "number in a list of strings": (
         lambda d: d.update(tags=[1]),
         f"$.definition.tags[0]: 1 has the wrong type; expected a string. {WRONG_TYPE_FIX}",
@@ -116,6 +120,18 @@ def dashboard_widget(dashboard):
             id="string for a widget",
         ),
         pytest.param(
+            lambda d: dashboard_widget(d).update(definition="timeseries"),
+            "$.widgets[1].definition.widgets[0].definition: 'timeseries' has the wrong type; expected a "
+            f"WidgetDefinition. {WRONG_TYPE_FIX}",
+            id="string for a widget definition, one of many models",
+        ),
+        pytest.param(
+            lambda d: d.update(tabs=[{"id": "overview", "name": "Overview", "widget_ids": []}]),
+            "$.tabs[0].id: the client cannot deserialise it: Failed to parse 'overview' as UUID at ['payload']"
+            "['tabs'][0]['id'] Hint: fix the value at that path.",
+            id="a string the client cannot read as a UUID",
+        ),
+        pytest.param(
             lambda d: d.update(tabs=[{"id": 5, "name": "Overview", "widget_ids": []}]),
             f"$.tabs[0].id: 5 has the wrong type; expected UUID. {WRONG_TYPE_FIX}",
             id="number for a UUID",
@@ -144,6 +160,7 @@ def test_unknown_widget_type_far_from_any_lists_the_types(real_assets):
     assert finding.path == "$.widgets[1].definition.widgets[0].definition.type"
     assert finding.message == "unknown WidgetDefinition type 'zzzzz'."
     assert finding.hint.startswith("use one of alert_graph, alert_value, ") and ", timeseries, " in finding.hint
+    assert finding.hint.endswith(", wildcard.")
 
 
 @pytest.mark.parametrize("key", ["start", "end"])
@@ -153,4 +170,20 @@ def test_downtime_time_of_the_wrong_type_names_the_expected_type(real_assets, ke
     downtime["data"]["attributes"]["schedule"] = {"start": "2026-06-01T00:00:00Z", "end": None} | {key: 5}
     assert [str(f) for f in check_payload(downtime, DowntimeCreateRequest, "weekend.json")] == [
         f"weekend.json: $.data.attributes.schedule.{key}: 5 has the wrong type; expected datetime. {WRONG_TYPE_FIX}"
+    ]
+
+
+def test_a_payload_that_is_not_an_object_is_one_finding_without_a_hint():
+    [finding] = check_payload(["widgets"], Dashboard, "dashboard.json")
+    assert (finding.path, finding.message, finding.hint) == ("$", "expected an object (Dashboard).", "")
+    assert str(finding) == "dashboard.json: $: expected an object (Dashboard)."
+
+
+@pytest.mark.parametrize("schedule", [{"start": "tomorrow"}, {"end": "2026-01-01"}])
+def test_a_date_the_client_cannot_read_is_reported_as_unparsed(real_assets, schedule):
+    downtime = copy.deepcopy(real_assets.downtimes["weekend"])
+    downtime["data"]["attributes"]["monitor_identifier"] = {"monitor_id": 1}
+    downtime["data"]["attributes"]["schedule"] = schedule
+    assert [str(f) for f in check_payload(downtime, DowntimeCreateRequest, "weekend.json", prefix=["file"])] == [
+        "weekend.json: $.file: DowntimeCreateRequest has an unparsed part. Hint: compare with the API reference."
     ]
