@@ -538,3 +538,34 @@ def test_moving_a_downtime_to_a_zone_sets_both_of_its_zones_on_a_copy(assets):
         == stored["data"]["attributes"]["schedule"]["recurrences"]
     )
     assert assets.downtimes["weekend"] == stored
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "anomalies(sum(avg:mysql.performance.queries{*}), 'basic', 2)",
+        "anomalies(avg:mysql.performance.queries{*}.rollup(avg, 60), 'agile', 3)",
+    ],
+)
+def test_anomalies_arguments_are_split_only_at_the_top_level(text):
+    assert check_anomalies(text, "$.q", "d.json") == []
+
+
+def test_every_anomalies_call_of_a_text_is_checked():
+    text = "anomalies(avg:my_metric{*}, 'basic') + anomalies(avg:my_metric{*}, \"robust\", 2)"
+    assert [f"{f.path}: {f.message} Hint: {f.hint}" for f in check_anomalies(text, "$.q", "d.json")] == [
+        "$.q: anomalies() needs a query, an algorithm and bounds. Hint: write anomalies(<query>, 'basic', 2).",
+        "$.q: anomalies() algorithm \"robust\" must be a quoted 'basic', 'agile' or 'robust'. "
+        "Hint: write anomalies(avg:my_metric{*}, 'robust', 2).",
+    ]
+
+
+def test_an_unclosed_anomalies_call_is_read_to_the_end_of_the_text():
+    assert [f.message for f in check_anomalies("anomalies(avg:my_metric{*}, 'basic'", "$.q", "d.json")] == [
+        "anomalies() needs a query, an algorithm and bounds."
+    ]
+
+
+def test_by_without_a_space_is_not_a_metric(assets):
+    monitor_definition(assets)["query"] = "avg(last_5m):avg:my_metric{*} by{host} > 800"
+    assert rules.metric_names(monitor_definition(assets)["query"]) == ["my_metric"]
