@@ -5,7 +5,7 @@ import socket
 from datetime import timedelta
 
 import pytest
-from common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy
+from common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy, requests_of
 from datadog_api_client.exceptions import ApiException
 from fake_datadog import PAST_START, FakeDatadog
 from my_metric_provisioning import provision
@@ -342,3 +342,35 @@ def test_the_catch_up_downtime_is_displayed_in_the_chosen_timezone(real_assets):
     assert template["data"]["attributes"]["display_timezone"] != "Europe/Paris"
     payload = provision.catch_up_payload(template, 42, settings, WEEKNIGHT)
     assert payload["data"]["attributes"]["display_timezone"] == "Europe/Paris"
+
+
+def test_records_are_read_from_their_own_tags_only():
+    prefix = provision.RECORD_PREFIX
+    tags = ["integration:my_metric", provision.RECORDS_TAG, f"{prefix}dashboard:abc-def", f"{prefix}pending:downtime-x"]
+    records = provision.Records.from_tags(tags)
+    assert (records.ids, records.pending, records.legacy) == ({"dashboard": "abc-def"}, {"downtime-x"}, False)
+    assert records.tags() == [provision.RECORDS_TAG, f"{prefix}dashboard:abc-def", f"{prefix}pending:downtime-x"]
+
+
+def test_an_apply_that_changes_no_record_updates_the_monitor_once(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    second = requests_of(fake, lambda: apply(fake))
+    assert second[("PUT", "/api/v1/monitor/{id}")] == 1  # its definition; the records it holds are unchanged
+
+
+def test_three_managed_monitors_name_both_that_are_left(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    [(first_id, monitor)] = fake.monitors.items()
+    for extra in (100, 200):
+        fake.monitors[first_id + extra] = dict(monitor, id=first_id + extra)
+    code, out = apply(fake)
+    assert code == 0, out
+    assert f"kept {first_id}, left {first_id + 100}, {first_id + 200} (remove them" in out
+
+
+def test_a_refused_read_of_a_recorded_downtime_names_the_read(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.fail("GET", r"/api/v2/downtime/[\w-]+", 403)
+    code, out = apply(fake)
+    assert code == 3, out
+    assert f"error: 403 Forbidden while trying to read the downtime at {fake.url}. " in out
