@@ -88,8 +88,8 @@ class Records:
         return tags
 
     @classmethod
-    def from_tags(cls, tags: list[str], legacy_allowed: bool = False) -> "Records":
-        records = cls(saved=sorted(tags), legacy=legacy_allowed and RECORDS_TAG not in tags)
+    def from_tags(cls, tags: list[str]) -> "Records":
+        records = cls(legacy=RECORDS_TAG not in tags)
         for tag in tags:
             if not tag.startswith(RECORD_PREFIX) or tag == RECORDS_TAG:
                 continue
@@ -540,7 +540,7 @@ class Provisioner:
         if existing:
             monitor = existing[0]
             monitor_id = monitor.id
-            records = Records.from_tags(monitor.get("tags") or [], legacy_allowed=True)
+            records = Records.from_tags(monitor.get("tags") or [])
             if self.full_scan:
                 records.legacy = True
             update = {k: v for k, v in payload.items() if k in MonitorUpdateRequest.attribute_map.values()}
@@ -638,7 +638,7 @@ class Provisioner:
         summary = {}
         monitors = self.find_monitors()
         for monitor in monitors:
-            records = Records.from_tags(monitor.get("tags") or [], legacy_allowed=True)
+            records = Records.from_tags(monitor.get("tags") or [])
             if self.full_scan:
                 records.legacy = True
             for name, downtime_id in self._downtime_ids(records, monitor.id).items():
