@@ -1,4 +1,5 @@
 import contextlib
+import copy
 import json
 import secrets
 import socket
@@ -374,3 +375,33 @@ def test_a_refused_read_of_a_recorded_downtime_names_the_read(fake, fake_keys):
     code, out = apply(fake)
     assert code == 3, out
     assert f"error: 403 Forbidden while trying to read the downtime at {fake.url}. " in out
+
+
+def test_a_dashboard_without_a_description_is_described_by_the_marker_alone(real_assets):
+    assets = copy.deepcopy(real_assets)
+    assets.dashboard.pop("description", None)
+    assert provision.dashboard_payload(assets)["description"] == f"[{provision.MANAGED_BY}]"
+
+
+def test_a_recorded_dashboard_deleted_by_hand_is_made_again(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.dashboards.clear()
+    code, out = apply(fake)
+    assert code == 0, out
+    [dashboard_id] = fake.dashboards
+    assert f"created  dashboard (id {dashboard_id})" in out.splitlines()
+
+
+def test_a_refused_read_of_the_recorded_dashboard_names_the_read(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.fail("GET", r"/api/v1/dashboard/[\w-]+", 403)
+    code, out = apply(fake)
+    assert code == 3, out
+    assert f"error: 403 Forbidden while trying to read the dashboard at {fake.url}. " in out
+
+
+def test_a_refused_save_of_the_records_names_the_monitor_update(fake, fake_keys):
+    fake.fail("PUT", r"/api/v1/monitor/\d+", 403)  # the first PUT: records that the dashboard is being made
+    code, out = apply(fake)
+    assert code == 3, out
+    assert f"error: 403 Forbidden while trying to update the monitor at {fake.url}. " in out

@@ -23,7 +23,7 @@ from my_metric_provisioning.provision import (
     downtime_marker,
     downtime_payload,
 )
-from my_metric_provisioning.strict import to_model
+from my_metric_provisioning.strict import check_payload, to_model
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -147,6 +147,9 @@ def test_apply_inside_a_night_creates_a_marked_catch_up_that_later_runs_find(ass
     assert catch_up["schedule"] == {"end": "2026-05-21T09:00:00+02:00"}
     assert catch_up["monitor_identifier"] == {"monitor_id": next(iter(fake.monitors))}
     assert NOTIFY in catch_up["message"]
+    stored = assets.downtimes["weeknights"]["data"]["attributes"]  # the first stored downtime is the template
+    for key in ("scope", "notify_end_states", "notify_end_types", "mute_first_recovery_notification"):
+        assert catch_up[key] == stored[key]
 
     later = night + timedelta(hours=2)  # same night: the catch-up is updated, not duplicated
     clock.now = later
@@ -280,3 +283,9 @@ def test_apply_reads_the_clock_in_the_downtimes_timezone():
     now = current_time("Australia/Sydney")
     after = datetime.now(timezone.utc)
     assert before <= now <= after and now.tzinfo == downtimes.zone("Australia/Sydney")
+
+
+def test_the_catch_up_payload_is_a_valid_downtime_request(real_assets):
+    night = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
+    payload = catch_up_payload(real_assets.downtimes["weekend"], 1, settings("Europe/Paris"), night)
+    assert check_payload(payload, DowntimeCreateRequest, "catch-up") == []
