@@ -405,3 +405,10 @@ def test_a_refused_save_of_the_records_names_the_monitor_update(fake, fake_keys)
     code, out = apply(fake)
     assert code == 3, out
     assert f"error: 403 Forbidden while trying to update the monitor at {fake.url}. " in out
+
+
+def test_a_new_notify_handle_reaches_the_existing_monitor(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    assert cli("apply", "--notify", "@night-shift@example.com", "--api-url", fake.url, "--max-retries", "0")[0] == 0
+    [monitor] = fake.monitors.values()
+    assert monitor["message"].endswith("Notify: @night-shift@example.com")

@@ -157,3 +157,28 @@ def test_the_fake_refuses_filters_it_does_not_honour(fake, path):
         urllib.request.urlopen(fake.url + path)
     assert error.value.code == 400
     assert json.loads(error.value.read())["errors"]
+
+
+def test_the_monitor_listing_is_filtered_by_the_server_on_the_marker_and_the_name(fake, real_assets):
+    name = real_assets.monitor["definition"]["name"]
+    # 150 hand-made copies with our name, and 150 monitors carrying the marker under other names.
+    for i in range(150):
+        fake.monitors[20_000_000 + i] = {"id": 20_000_000 + i, "name": name, "tags": ["team:a"], "type": "query alert"}
+        fake.monitors[30_000_000 + i] = {
+            "id": 30_000_000 + i,
+            "name": f"other {i}",
+            "tags": ["managed-by:my-metric-provision"],
+            "type": "query alert",
+        }
+    first = requests_of(fake, lambda: apply(fake))
+    assert first[("GET", "/api/v1/monitor")] == 1  # one page, holding nothing: the monitor is created
+    assert len([m for m in fake.monitors.values() if m["name"] == name]) == 151
+
+
+def test_a_marked_monitor_whose_name_only_contains_ours_is_not_adopted(fake, real_assets):
+    name = real_assets.monitor["definition"]["name"]
+    copy_id = 20_000_000
+    fake.monitors[copy_id] = {"id": copy_id, "name": f"{name} (old copy)", "tags": ["managed-by:my-metric-provision"]}
+    code, out = apply(fake)
+    assert code == 0, out
+    assert "created  monitor" in out and fake.monitors[copy_id]["name"] == f"{name} (old copy)"
