@@ -405,6 +405,26 @@ def test_a_refused_save_of_the_records_names_the_monitor_update(fake, fake_keys)
     code, out = apply(fake)
     assert code == 3, out
     assert f"error: 403 Forbidden while trying to update the monitor at {fake.url}. " in out
+    # The monitor was created before: it carries the marker and the records tag, so a re-run adopts it.
+    [monitor] = fake.monitors.values()
+    assert {provision.MANAGED_BY, provision.RECORDS_TAG} <= set(monitor["tags"])
+
+
+def test_a_refused_update_of_the_existing_monitor_names_it(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.fail("PUT", r"/api/v1/monitor/\d+", 403)
+    code, out = apply(fake)
+    assert code == 3, out
+    assert f"error: 403 Forbidden while trying to update the monitor at {fake.url}. " in out
+
+
+def test_full_scan_after_the_monitor_was_deleted_adopts_the_marked_dashboard(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    [dashboard_id] = fake.dashboards
+    fake.monitors.clear()
+    code, out = apply(fake, "--full-scan")
+    assert code == 0, out
+    assert f"updated  dashboard (id {dashboard_id})" in out.splitlines() and len(fake.dashboards) == 1
 
 
 def test_a_new_notify_handle_reaches_the_existing_monitor(fake, fake_keys):
