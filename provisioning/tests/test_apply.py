@@ -432,3 +432,26 @@ def test_a_new_notify_handle_reaches_the_existing_monitor(fake, fake_keys):
     assert cli("apply", "--notify", "@night-shift@example.com", "--api-url", fake.url, "--max-retries", "0")[0] == 0
     [monitor] = fake.monitors.values()
     assert monitor["message"].endswith("Notify: @night-shift@example.com")
+
+
+def test_a_first_apply_prints_the_created_monitor_by_id(fake, fake_keys):
+    code, out = apply(fake)
+    assert code == 0, out
+    [monitor_id] = fake.monitors
+    assert f"created  monitor (id {monitor_id})" in out.splitlines()
+
+
+@pytest.mark.parametrize(
+    "method, path, made_before, doing",
+    [
+        pytest.param("PUT", r"/api/v1/dashboard/[\w-]+", True, "update the dashboard", id="update"),
+        pytest.param("POST", "/api/v1/dashboard", False, "create the dashboard", id="create"),
+    ],
+)
+def test_a_refused_dashboard_call_names_it(fake, fake_keys, method, path, made_before, doing):
+    if made_before:
+        assert apply(fake)[0] == 0
+    fake.fail(method, path, 403)
+    code, out = apply(fake)
+    assert code == 3, out
+    assert f"error: 403 Forbidden while trying to {doing} at {fake.url}. " in out
