@@ -257,6 +257,26 @@ def test_two_managed_monitors_are_named_in_a_warning(fake, fake_keys):
     )
 
 
+def test_a_full_scan_names_marked_copies_of_the_dashboard_and_a_downtime(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    [(dashboard_id, dashboard)] = fake.dashboards.items()
+    fake.dashboards["copy-000-xyz"] = dict(dashboard, id="copy-000-xyz")
+    weeknights_id = next(i for i, d in fake.downtimes.items() if "weeknights" in d["attributes"]["message"])
+    copy_id = "00000000-0000-0000-0000-999999999999"
+    fake.downtimes[copy_id] = copy.deepcopy(dict(fake.downtimes[weeknights_id], id=copy_id))
+    code, out = apply(fake, "--full-scan")
+    assert code == 0, out
+    assert (
+        f"warning: 2 dashboard objects carry the provisioning marker; kept {dashboard_id}, left copy-000-xyz "
+        "(remove them with destroy --full-scan, then apply)." in out
+    )
+    assert (
+        f"warning: 2 downtime weeknights objects carry the provisioning marker; kept {weeknights_id}, left {copy_id} "
+        "(remove them with destroy --full-scan, then apply)." in out
+    )
+    assert out.count("warning:") == 2
+
+
 def test_server_error_names_status_reason_action_and_host(fake, fake_keys):
     fake.fail("POST", "/api/v2/downtime", 500, times=3)
     code, out = apply(fake)
