@@ -7,7 +7,6 @@ from pathlib import Path
 
 from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
-from my_metric_provisioning.rules import with_timezone
 
 REPO_INTEGRATION = default_integration_dir()
 # A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
@@ -56,6 +55,15 @@ def integration_copy(tmp_path) -> Path:
     shutil.copy(REPO_INTEGRATION / "manifest.json", copy)
     shutil.copy(REPO_INTEGRATION / "metadata.csv", copy)
     return copy
+
+
+def with_timezone(payload: dict, tz_name: str) -> dict:
+    """A copy of a downtime payload set to `tz_name`, as apply sends it."""
+    changed = copy.deepcopy(payload)
+    attributes = changed["data"]["attributes"]
+    attributes["schedule"]["timezone"] = tz_name
+    attributes["display_timezone"] = tz_name
+    return changed
 
 
 def payloads_in(assets, zone):

@@ -8,10 +8,10 @@ from datetime import datetime, time
 from pathlib import Path
 
 import pytest
+from common import with_timezone
 from my_metric_provisioning import downtime_calendar as cal
 from my_metric_provisioning import downtimes
 from my_metric_provisioning.cli import run
-from my_metric_provisioning.rules import with_timezone
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
