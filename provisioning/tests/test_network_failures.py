@@ -13,6 +13,7 @@ import pytest
 import urllib3.connection
 import urllib3.exceptions
 from common import assert_no_key, cli
+from datadog_api_client.exceptions import ApiException
 from fake_datadog import FakeDatadog, LocalServer
 from my_metric_provisioning import provision
 from my_metric_provisioning.settings import Settings
@@ -434,3 +435,35 @@ def test_the_real_command_exits_at_its_deadline(fake_keys):
             "destroy", "--api-url", server.url, "--read-timeout", "600", "--deadline", "1", *NO_RETRY
         )
     assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "deadline of 1 s")
+
+
+@pytest.mark.parametrize(
+    "detail, cause",
+    [
+        (
+            "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate (_ssl.c:1000)",
+            "its certificate is not trusted (self-signed, or a TLS-inspecting proxy): check --api-url, "
+            "or the proxy's CA",
+        ),
+        (
+            "[SSL: TLSV1_ALERT_PROTOCOL_VERSION] tlsv1 alert protocol version (_ssl.c:1000)",
+            "check --api-url / --site and any TLS-inspecting proxy",
+        ),
+    ],
+    ids=["untrusted", "other"],
+)
+def test_a_tls_failure_the_client_reports_with_status_0(real_assets, detail, cause):
+    # datadog_api_client/rest.py turns an SSLError that urllib3 raises without retrying into
+    # ApiException(status=0, reason="SSLError\n<detail>"); it reads as the same TLS failure.
+    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris", api_url="https://127.0.0.1:8443")
+    provisioner = provision.Provisioner(real_assets, settings, log=lambda _: None)
+
+    def refused():
+        raise ApiException(status=0, reason=f"SSLError\n{detail}")
+
+    with pytest.raises(provision.ProvisioningError) as failure:
+        provisioner._call("monitor", "list", refused)
+    assert str(failure.value) == (
+        f"the TLS handshake with 127.0.0.1:8443 failed while trying to list the monitor: {cause}."
+    )
+    assert failure.value.__cause__ is None and failure.value.__suppress_context__
