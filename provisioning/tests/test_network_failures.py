@@ -437,6 +437,32 @@ def test_the_real_command_exits_at_its_deadline(fake_keys):
     assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "deadline of 1 s")
 
 
+def test_the_real_command_exits_at_its_deadline_while_the_client_waits_to_retry(fake_keys):
+    # Rate limited, to be retried when the limit resets in 600 s: the client sleeps inside the request, where no
+    # timeout reaches; the command gives up at its deadline and exits without waiting for that thread.
+    body = b'{"errors": ["Rate limit exceeded"]}'
+    headers = [("Content-Type", "application/json"), ("X-RateLimit-Reset", "600")]
+    with AnswerServer(429, body, headers) as server:
+        code, out = run_command(
+            "destroy", "--api-url", server.url, "--max-retries", "1", "--retry-backoff", "0", "--deadline", "1"
+        )
+    assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "deadline of 1 s")
+
+
+def test_no_attempt_outlives_the_deadline(fake_keys):
+    # The read timeout alone would keep the connection waiting for 600 s; each attempt is cut at the deadline.
+    with SilentServer() as server:
+        code, out = returned(
+            cli, "destroy", "--api-url", server.url, "--read-timeout", "600", "--deadline", "1", *NO_RETRY
+        )
+        assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "deadline of 1 s")
+        with server.lock:
+            [connection] = server.connections
+        connection.settimeout(60)  # a guard against a hang: the client ends the connection about at the deadline
+        while connection.recv(65536):  # the request, then the end of the stream
+            pass
+
+
 @pytest.mark.parametrize(
     "detail, cause",
     [
