@@ -172,6 +172,19 @@ def test_apply_inside_a_night_creates_a_marked_catch_up_that_later_runs_find(ass
     assert managed_downtimes(fake) == {}
 
 
+def test_a_refused_cancel_of_the_catch_up_names_the_downtime_and_the_action(assets, fake, clock):
+    night = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
+    clock.now = night
+    provisioner(assets, fake, "Europe/Paris", night).apply()
+    morning = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))
+    clock.now = morning
+    fake.fail("DELETE", r"/api/v2/downtime/.+", 403)
+    with pytest.raises(provision.ProvisioningError) as refused:
+        provisioner(assets, fake, "Europe/Paris", morning).apply()
+    assert str(refused.value).startswith(f"403 Forbidden while trying to cancel the downtime at {fake.url}. ")
+    assert CATCH_UP in managed_downtimes(fake)
+
+
 def test_every_start_sent_is_at_or_after_apply(assets, fake, clock):
     saturday = apply_moment("America/New_York", datetime(2026, 3, 7, 23, 0))  # the spring-change weekend
     clock.now = saturday
