@@ -185,6 +185,32 @@ def test_a_refused_cancel_of_the_catch_up_names_the_downtime_and_the_action(asse
     assert CATCH_UP in managed_downtimes(fake)
 
 
+def catch_up_tags(fake):
+    [monitor] = fake.monitors.values()
+    return sorted(t for t in monitor["tags"] if f"downtime-{CATCH_UP}" in t)
+
+
+def test_a_canceled_catch_up_is_no_longer_recorded_on_the_monitor(assets, fake, clock):
+    clock.now = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
+    provisioner(assets, fake, "Europe/Paris", clock.now).apply()
+    catch_up_id = next(i for i, d in fake.downtimes.items() if downtime_marker(CATCH_UP) in d["attributes"]["message"])
+    assert catch_up_tags(fake) == [f"my-metric-provision-downtime-{CATCH_UP}:{catch_up_id}"]
+    clock.now = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))
+    provisioner(assets, fake, "Europe/Paris", clock.now).apply()
+    assert catch_up_tags(fake) == []
+
+
+def test_a_catch_up_left_pending_by_a_failed_night_run_is_settled_in_the_morning(assets, fake, clock):
+    clock.now = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
+    fake.fail("POST", "/api/v2/downtime", 500, after=2)  # the weeknights and weekend go through, not the catch-up
+    with pytest.raises(provision.ProvisioningError):
+        provisioner(assets, fake, "Europe/Paris", clock.now).apply()
+    assert catch_up_tags(fake) == [f"my-metric-provision-pending:downtime-{CATCH_UP}"]
+    clock.now = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))
+    provisioner(assets, fake, "Europe/Paris", clock.now).apply()
+    assert catch_up_tags(fake) == [] and set(managed_downtimes(fake)) == {"weeknights", "weekend"}
+
+
 def test_every_start_sent_is_at_or_after_apply(assets, fake, clock):
     saturday = apply_moment("America/New_York", datetime(2026, 3, 7, 23, 0))  # the spring-change weekend
     clock.now = saturday
