@@ -274,7 +274,20 @@ class FakeDatadog(LocalServer):
         page = list(itertools.islice(items, offset, offset + limit))
         return 200, {"data": page, "meta": {"page": {"total_filtered_count": len(self.downtimes)}}}, {}
 
+    @staticmethod
+    def _not_a_downtime(body, downtime_id=None):
+        # The API's DowntimeCreateRequestData and DowntimeUpdateRequestData require type "downtime", and the
+        # update its id (datadog_api_client.v2.model; the client sends an unknown enum value unchecked).
+        data = body["data"]
+        if data.get("type") != "downtime":
+            return f"data.type must be 'downtime', not {data.get('type')!r}"
+        if downtime_id is not None and data.get("id") != downtime_id:
+            return f"data.id {data.get('id')!r} does not match the downtime {downtime_id} of the path"
+        return None
+
     def _post_api_v2_downtime(self, _, query, body):
+        if problem := self._not_a_downtime(body):
+            return 400, {"errors": [problem]}, {}
         attributes = body["data"]["attributes"]
         if problem := self._past_start(attributes):
             return 400, {"errors": [problem]}, {}
@@ -294,6 +307,8 @@ class FakeDatadog(LocalServer):
     def _patch_api_v2_downtime_id(self, downtime_id, query, body):
         if missing := self._downtime(downtime_id):
             return missing
+        if problem := self._not_a_downtime(body, downtime_id):
+            return 400, {"errors": [problem]}, {}
         if problem := self._past_start(body["data"]["attributes"]):
             return 400, {"errors": [problem]}, {}
         downtime = self.downtimes[downtime_id]

@@ -438,6 +438,15 @@ def test_a_refused_update_of_the_existing_monitor_names_it(fake, fake_keys):
     assert f"error: 403 Forbidden while trying to update the monitor at {fake.url}. " in out
 
 
+def test_a_refused_update_of_a_downtime_names_it(fake, fake_keys):
+    assert apply(fake)[0] == 0
+    fake.fail("PATCH", r"/api/v2/downtime/[\w-]+", 403)
+    code, out = apply(fake)
+    assert code == 3, out
+    assert f"error: 403 Forbidden while trying to update the downtime at {fake.url}. " in out
+    assert "monitors_downtime" in out
+
+
 def test_full_scan_after_the_monitor_was_deleted_adopts_the_marked_dashboard(fake, fake_keys):
     assert apply(fake)[0] == 0
     [dashboard_id] = fake.dashboards
