@@ -1,6 +1,7 @@
 """Issue 11 item 2: every recurrence starts at or after apply, the window apply runs in is covered by a
 one-time catch-up downtime, and from apply on the muted minutes are exactly nights and weekends."""
 
+import copy
 import os
 import secrets
 import time
@@ -328,3 +329,15 @@ def test_the_catch_up_payload_is_a_valid_downtime_request(real_assets):
     night = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
     payload = catch_up_payload(real_assets.downtimes["weekend"], 1, settings("Europe/Paris"), night)
     assert check_payload(payload, DowntimeCreateRequest, "catch-up") == []
+
+
+def test_the_downtime_message_is_the_stored_text_then_the_handle_and_the_marker(real_assets):
+    template = real_assets.downtimes["weeknights"]
+    stored = template["data"]["attributes"]["message"]
+    now = apply_moment("Europe/Paris", datetime(2026, 5, 20, 12, 0))
+    sent = downtime_payload("weeknights", template, 1, settings("Europe/Paris"), now)["data"]["attributes"]
+    assert sent["message"] == f"{stored} {NOTIFY} [managed-by:my-metric-provision:weeknights]"
+    without_text = copy.deepcopy(template)
+    del without_text["data"]["attributes"]["message"]
+    sent = downtime_payload("weeknights", without_text, 1, settings("Europe/Paris"), now)["data"]["attributes"]
+    assert sent["message"] == f"{NOTIFY} [managed-by:my-metric-provision:weeknights]"
