@@ -484,3 +484,11 @@ def test_a_refused_dashboard_call_names_it(fake, fake_keys, method, path, made_b
     code, out = apply(fake)
     assert code == 3, out
     assert f"error: 403 Forbidden while trying to {doing} at {fake.url}. " in out
+
+
+def test_the_monitor_message_is_the_stored_text_then_the_handle(real_assets):
+    assets = copy.deepcopy(real_assets)
+    assets.monitor["definition"]["message"] = "Text of the alert.  \n\n"
+    payload = provision.monitor_payload(assets, provision.Settings(notify="@ops@example.com", timezone="UTC"))
+    assert payload["message"] == "Text of the alert.\n\nNotify: @ops@example.com"
+    assert real_assets.monitor["definition"]["message"] != payload["message"]

@@ -341,3 +341,22 @@ def test_the_downtime_message_is_the_stored_text_then_the_handle_and_the_marker(
     del without_text["data"]["attributes"]["message"]
     sent = downtime_payload("weeknights", without_text, 1, settings("Europe/Paris"), now)["data"]["attributes"]
     assert sent["message"] == f"{NOTIFY} [managed-by:my-metric-provision:weeknights]"
+
+
+@pytest.mark.parametrize(
+    "local, first",
+    [(datetime(2026, 5, 20, 18, 50), "2026-05-20T19:00:00"), (datetime(2026, 5, 20, 19, 50), "2026-05-21T19:00:00")],
+    ids=["before the night", "inside the night"],
+)
+def test_the_moment_of_apply_may_be_given_in_any_zone_or_as_local_time(real_assets, local, first):
+    # A Wednesday in Paris: the weeknights' next 19:00 start is that evening's, or the next day's once it began.
+    template = real_assets.downtimes["weeknights"]
+    paris = local.replace(tzinfo=downtimes.zone("Europe/Paris"))
+
+    def first_start(now):
+        payload = downtime_payload("weeknights", template, 1, settings("Europe/Paris"), now)
+        return payload["data"]["attributes"]["schedule"]["recurrences"][0]["start"]
+
+    assert first_start(paris) == first
+    assert first_start(paris.astimezone(timezone.utc)) == first
+    assert first_start(local) == first  # naive: local time in the zone
