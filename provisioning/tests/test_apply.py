@@ -492,3 +492,23 @@ def test_the_monitor_message_is_the_stored_text_then_the_handle(real_assets):
     payload = provision.monitor_payload(assets, provision.Settings(notify="@ops@example.com", timezone="UTC"))
     assert payload["message"] == "Text of the alert.\n\nNotify: @ops@example.com"
     assert real_assets.monitor["definition"]["message"] != payload["message"]
+
+
+def test_a_provisioner_reads_its_records_and_lists_nothing_unless_told_to_scan(fake, real_assets, fake_keys):
+    assert apply(fake)[0] == 0
+    settings = settings_for(fake, api_key=fake_keys["DD_API_KEY"], app_key=fake_keys["DD_APP_KEY"])
+    before = fake.routes.copy()
+    provision.Provisioner(real_assets, settings, log=lambda _: None).apply()
+    made = fake.routes - before
+    assert made[("GET", "/api/v1/dashboard")] == 0 and made[("GET", "/api/v2/downtime")] == 0
+    assert made[("GET", "/api/v1/monitor")] == 1
+
+
+def test_a_deadline_passed_before_the_first_request_says_so(real_assets):
+    settings = provision.Settings(notify="@ops@example.com", timezone="UTC", deadline=0.5)
+    provisioner = provision.Provisioner(real_assets, settings, log=lambda _: None)
+    assert str(provisioner._deadline_error()) == (
+        "gave up after the deadline of 0.5 s while trying to start the Datadog call at api.datadoghq.com (each "
+        "attempt: connect timeout 10 s, read timeout 60 s). Re-run when api.datadoghq.com answers: nothing is "
+        "duplicated."
+    )
