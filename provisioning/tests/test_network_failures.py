@@ -1,6 +1,7 @@
 """Every way of failing to reach or talk to Datadog ends in one or two lines naming the host, exit 3, no key."""
 
 import contextlib
+import functools
 import shutil
 import socket
 import ssl
@@ -437,13 +438,19 @@ def test_the_real_command_exits_at_its_deadline(fake_keys):
     assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "deadline of 1 s")
 
 
-def test_the_real_command_exits_at_its_deadline_while_the_client_waits_to_retry(fake_keys):
+RATE_LIMITED_FOR_600_S = (
+    429,
+    b'{"errors": ["Rate limit exceeded"]}',
+    [("Content-Type", "application/json"), ("X-RateLimit-Reset", "600")],
+)
+
+
+@pytest.mark.parametrize("run", [functools.partial(returned, cli), run_command], ids=["in process", "real command"])
+def test_the_command_ends_at_its_deadline_while_the_client_waits_to_retry(fake_keys, run):
     # Rate limited, to be retried when the limit resets in 600 s: the client sleeps inside the request, where no
-    # timeout reaches; the command gives up at its deadline and exits without waiting for that thread.
-    body = b'{"errors": ["Rate limit exceeded"]}'
-    headers = [("Content-Type", "application/json"), ("X-RateLimit-Reset", "600")]
-    with AnswerServer(429, body, headers) as server:
-        code, out = run_command(
+    # timeout reaches; the command gives up at its deadline, and the real one exits without waiting for that thread.
+    with AnswerServer(*RATE_LIMITED_FOR_600_S) as server:
+        code, out = run(
             "destroy", "--api-url", server.url, "--max-retries", "1", "--retry-backoff", "0", "--deadline", "1"
         )
     assert_short_failure(code, out, server.url.removeprefix("http://"), fake_keys, "deadline of 1 s")
