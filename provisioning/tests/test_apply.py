@@ -389,12 +389,23 @@ def test_three_managed_monitors_name_both_that_are_left(fake, fake_keys):
     assert f"kept {first_id}, left {first_id + 100}, {first_id + 200} (remove them" in out
 
 
-def test_a_refused_read_of_a_recorded_downtime_names_the_read(fake, fake_keys):
+@pytest.mark.parametrize(
+    "method, path, doing, permission",
+    [
+        ("GET", r"/api/v2/downtime/[\w-]+", "read the downtime", "monitors_downtime"),
+        ("GET", r"/api/v1/dashboard/[\w-]+", "read the dashboard", "dashboards_read and dashboards_write"),
+        ("PUT", r"/api/v1/monitor/\d+", "update the monitor", "monitors_read and monitors_write"),
+        ("PATCH", r"/api/v2/downtime/[\w-]+", "update the downtime", "monitors_downtime"),
+    ],
+    ids=["read a recorded downtime", "read the recorded dashboard", "update the monitor", "update a downtime"],
+)
+def test_a_refused_request_of_a_second_apply_names_what_it_was_doing(fake, fake_keys, method, path, doing, permission):
     assert apply(fake)[0] == 0
-    fake.fail("GET", r"/api/v2/downtime/[\w-]+", 403)
+    fake.fail(method, path, 403)
     code, out = apply(fake)
     assert code == 3, out
-    assert f"error: 403 Forbidden while trying to read the downtime at {fake.url}. " in out
+    assert f"error: 403 Forbidden while trying to {doing} at {fake.url}. " in out
+    assert f"allow {permission}," in out
 
 
 def test_a_dashboard_without_a_description_is_described_by_the_marker_alone(real_assets):
@@ -412,14 +423,6 @@ def test_a_recorded_dashboard_deleted_by_hand_is_made_again(fake, fake_keys):
     assert f"created  dashboard (id {dashboard_id})" in out.splitlines()
 
 
-def test_a_refused_read_of_the_recorded_dashboard_names_the_read(fake, fake_keys):
-    assert apply(fake)[0] == 0
-    fake.fail("GET", r"/api/v1/dashboard/[\w-]+", 403)
-    code, out = apply(fake)
-    assert code == 3, out
-    assert f"error: 403 Forbidden while trying to read the dashboard at {fake.url}. " in out
-
-
 def test_a_refused_save_of_the_records_names_the_monitor_update(fake, fake_keys):
     fake.fail("PUT", r"/api/v1/monitor/\d+", 403)  # the first PUT: records that the dashboard is being made
     code, out = apply(fake)
@@ -428,23 +431,6 @@ def test_a_refused_save_of_the_records_names_the_monitor_update(fake, fake_keys)
     # The monitor was created before: it carries the marker and the records tag, so a re-run adopts it.
     [monitor] = fake.monitors.values()
     assert {provision.MANAGED_BY, provision.RECORDS_TAG} <= set(monitor["tags"])
-
-
-def test_a_refused_update_of_the_existing_monitor_names_it(fake, fake_keys):
-    assert apply(fake)[0] == 0
-    fake.fail("PUT", r"/api/v1/monitor/\d+", 403)
-    code, out = apply(fake)
-    assert code == 3, out
-    assert f"error: 403 Forbidden while trying to update the monitor at {fake.url}. " in out
-
-
-def test_a_refused_update_of_a_downtime_names_it(fake, fake_keys):
-    assert apply(fake)[0] == 0
-    fake.fail("PATCH", r"/api/v2/downtime/[\w-]+", 403)
-    code, out = apply(fake)
-    assert code == 3, out
-    assert f"error: 403 Forbidden while trying to update the downtime at {fake.url}. " in out
-    assert "monitors_downtime" in out
 
 
 def test_full_scan_after_the_monitor_was_deleted_adopts_the_marked_dashboard(fake, fake_keys):
