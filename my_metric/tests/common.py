@@ -58,6 +58,11 @@ AGENT_PYTHON = '/opt/datadog-agent/embedded/bin/python3'
 AGENT_CONTAINER_PREFIX = f'dd_{CHECK_NAME}_'
 
 
+def compose_project() -> str:
+    """The compose project of the environment: COMPOSE_PROJECT_NAME, else the check's name, as docker_run chooses."""
+    return os.environ.get('COMPOSE_PROJECT_NAME') or CHECK_NAME
+
+
 def agent_mysql_conf(port: int) -> dict:
     """deploy/agent/conf.d/mysql.d/conf.yaml with its instance's port set to `port`."""
     conf = yaml.safe_load(AGENT_MYSQL_CONF.read_text(encoding='utf-8'))

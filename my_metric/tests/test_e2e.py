@@ -42,6 +42,16 @@ def test_agent_submits_my_metric_as_a_bounded_gauge(dd_agent_check: Any, instanc
     aggregator.assert_metrics_using_metadata(get_metadata_metrics())
 
 
+def compose_containers(service: str) -> list[str]:
+    """IDs of the environment's containers of a compose service (the project docker_run started)."""
+    listed = subprocess.run(
+        ['docker', 'ps', '-q', '--filter', f'label=com.docker.compose.project={common.compose_project()}',
+         '--filter', f'label=com.docker.compose.service={service}'],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return listed.stdout.split()
+
+
 def flask_demo_traces(intake_url: str) -> list[list[dict]]:
     """Every trace of the app the Agent's intake has received (ddapm-test-agent's /test/traces)."""
     with urllib.request.urlopen(f'{intake_url}/test/traces', timeout=5) as response:
@@ -136,6 +146,18 @@ def test_the_deploy_agent_image_builds_on_the_environments_agent_and_runs_my_met
     [metric] = [metric for metric in collector['aggregator']['metrics'] if metric['metric'] == common.METRIC_NAME]
     assert sorted(metric['tags']) == sorted(common.INSTANCE_TAGS)
     assert common.DEFAULT_MIN <= metric['points'][0][1] <= common.DEFAULT_MAX
+
+
+def test_the_traffic_container_stops_at_once_on_sigterm(agent_container: str) -> None:
+    # Last of the environment's tests: it stops the traffic generator. `docker stop` sends SIGTERM, then
+    # SIGKILL after its timeout; a clean exit (0, not 137) means traffic.sh ended on the SIGTERM itself.
+    [container] = compose_containers('traffic')
+    stopped = subprocess.run(['docker', 'stop', '--time', '20', container], capture_output=True, text=True, check=False)
+    assert stopped.returncode == 0, stopped.stderr
+    state = subprocess.run(
+        ['docker', 'inspect', '--format', '{{.State.ExitCode}}', container], capture_output=True, text=True, check=True
+    )
+    assert state.stdout.strip() == '0'
 
 
 def test_agent_files_keep_secrets_out_and_carry_the_challenge_host_tags() -> None:
