@@ -6,8 +6,8 @@ from pathlib import Path
 
 from .common import REPO_ROOT
 
-# The Agent that first embeds each Python (NOTES.md "Agent <-> embedded Python"); the integration's
-# requires-python therefore decides the oldest Agent the docs may promise.
+# The Agent that first embeds each Python (datadog-agent CHANGELOG.rst: 7.58.0 and 7.72.0 upgrade the embedded
+# Python); the integration's requires-python therefore decides the oldest Agent the docs may promise.
 FIRST_AGENT_FOR_PYTHON = {"3.11": "7.51", "3.12": "7.58", "3.13": "7.72"}
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)|^\[[^\]]+\]:\s*(\S+)", re.MULTILINE)

@@ -2,8 +2,9 @@
 
 Datadog turns the tracer's stats (hits, errors and latency per service, resource and span name)
 into ``trace.<span name>.hits``, ``trace.<span name>.errors`` and the ``trace.<span name>`` latency
-distribution (NOTES.md, APM). With ``DD_TRACE_STATS_COMPUTATION_ENABLED=true`` ddtrace sends those
-stats to the Agent's ``/v0.6/stats``; the APM test agent decodes them at ``/test/session/stats``.
+distribution (Datadog docs, "Trace Metrics": docs.datadoghq.com/tracing/metrics/metrics_namespace/).
+With ``DD_TRACE_STATS_COMPUTATION_ENABLED=true`` ddtrace sends those stats to the Agent's
+``/v0.6/stats``; the APM test agent decodes them at ``/test/session/stats``.
 """
 
 import json
