@@ -17,10 +17,9 @@ import pytest
 
 from flask_demo_harness import apm_test_agent, http_get, traced_app
 
-from .conftest import APP_ENV
+from .common import APP_ENV, SERVICE
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "my_metric" / "assets" / "dashboards" / "my_metric_overview.json"
-SERVICE = "flask_demo"
 SPAN_NAME = "flask.request"
 # path -> (requests sent, resource, status); each route a different number of times, so a count
 # can only match if it was attributed to the right resource.
