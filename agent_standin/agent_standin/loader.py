@@ -66,8 +66,23 @@ def submitted_series(check_name):
                     'check': check_name,
                 }
             )
-    aggregator.reset()
     return series
+
+
+def submitted_service_checks():
+    from datadog_checks.base.stubs import aggregator
+
+    return [
+        {
+            'check': stub.name,
+            'status': stub.status,
+            'tags': sorted(stub.tags),
+            'host_name': stub.hostname,
+            'message': stub.message or '',
+        }
+        for name in sorted(aggregator.service_check_names)
+        for stub in aggregator.service_checks(name)
+    ]
 
 
 def main(argv=None):
@@ -95,6 +110,8 @@ def main(argv=None):
         raise SystemExit(f'error: {args.config} has no instance under `instances:`')
 
     check_class = load_check_class(args.check_name)
+    from datadog_checks.base.stubs import aggregator
+
     checks = [check_class(args.check_name, init_config, [instance]) for instance in instances]
 
     failed = False
@@ -106,8 +123,10 @@ def main(argv=None):
                 'instance': position,
                 'time': time.time(),
                 'series': submitted_series(args.check_name),
+                'service_checks': submitted_service_checks(),
                 'errors': json.loads(errors) if errors else [],
             }
+            aggregator.reset()
             failed = failed or bool(errors)
             print(json.dumps(document), flush=True)
         if run < args.runs:

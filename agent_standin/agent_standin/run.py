@@ -40,7 +40,8 @@ def run_agent_check(agent_python, config_path, runs=1, interval=None, check_name
     """Run the check as `datadog-agent check <name>` does; return one document per run and instance.
 
     Each document: {'run', 'instance', 'time', 'series': [{'metric', 'type', 'value', 'tags', 'host',
-    'check'}], 'errors': [...]} (see loader.py). check_name defaults to the name of the config's
+    'check'}], 'service_checks': [{'check', 'status', 'tags', 'host_name', 'message'}], 'errors': [...]}
+    (see loader.py). check_name defaults to the name of the config's
     `<name>.d` directory. interval defaults to the instance's min_collection_interval, else 15 s.
     on_run, if given, is called with each document as soon as that run has finished.
     Raises LoaderError when the check never ran (module not found, no instance in the config).
