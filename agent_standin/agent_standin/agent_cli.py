@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -194,6 +195,18 @@ def status() -> None:
         click.echo(f'APM: trace intake not answering on {host}:{port} ({error})')
 
 
+def free_ports(host: str, count: int) -> list[int]:
+    """`count` distinct ports free on host at the time of the call."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
 @agent.command()
 def run() -> None:
     """Run the trace intake (when APM is enabled) until SIGTERM or SIGINT."""
@@ -209,10 +222,18 @@ def run() -> None:
     executable = shutil.which('ddapm-test-agent')
     if executable is None:
         raise click.ClickException('ddapm-test-agent is not installed: it is the trace intake of this stand-in')
-    # The test agent proxies to these when set; it is the end of the line here.
-    env = {key: value for key, value in os.environ.items() if key not in {'DD_TRACE_AGENT_URL', 'DD_AGENT_URL'}}
-    # OTLP receivers on ports the system picks: the Agent opens none unless configured.
-    command = [executable, f'--host={host}', f'--port={port}', '--otlp-http-port=0', '--otlp-grpc-port=0']
+    # No DD_* settings of the Agent reach the test agent: with DD_TRACE_AGENT_URL/DD_AGENT_URL it proxies
+    # upstream, with DD_API_KEY it calls Datadog's API. Here it is the end of the line.
+    env = {key: value for key, value in os.environ.items() if not key.startswith('DD_')}
+    # The test agent always opens OTLP receivers (the Agent opens none unless configured): on free ports.
+    otlp_http_port, otlp_grpc_port = free_ports(host, 2)
+    command = [
+        executable,
+        f'--host={host}',
+        f'--port={port}',
+        f'--otlp-http-port={otlp_http_port}',
+        f'--otlp-grpc-port={otlp_grpc_port}',
+    ]
     click.echo(f'trace intake (ddapm-test-agent) on {host}:{port}')
     with subprocess.Popen(command, env=env) as intake:
         while not stop and intake.poll() is None:
