@@ -1,6 +1,6 @@
 """Benchmark for issue 12 (not a test): requests and wall time of apply, apply, destroy in an empty and a large org.
 
-Run with `hatch run bench:scale` from provisioning/. The local API server is seeded in memory
+Run with `uv run python tests/bench_scale.py` from provisioning/. The local API server is seeded in memory
 (10,000 dashboards, 5,000 monitors, 50,000 downtimes of which 1 in 50 active); the provisioner is
 driven directly, without the offline validation `my-metric-provision` runs first (identical for both orgs).
 """
