@@ -1,11 +1,9 @@
 """Every lock (scripts/lock) matches the inputs it was made from, and the command says when one does not."""
 
 import re
-import shutil
 import subprocess
 import tomllib
 
-import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -16,16 +14,6 @@ LOCK = ["scripts/lock", "--check"]
 
 def check_locks(root):
     return subprocess.run(LOCK, cwd=root, capture_output=True, text=True)
-
-
-@pytest.fixture
-def copy_of_repository(tmp_path, tracked_files):
-    """The tracked files in a folder of their own, for edits the real checkout must not see."""
-    for path in tracked_files:
-        target = tmp_path / path.relative_to(REPO_ROOT)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy2(path, target)
-    return tmp_path
 
 
 def edit(path, old, new):
