@@ -1,7 +1,7 @@
 """Benchmark (not a test): requests by method, writes and wall time of first apply, plan, a second apply with
 nothing changed, and destroy, in an empty and in a large org.
 
-Run with `hatch run bench:scale` from provisioning/. The local API server is seeded in memory
+Run with `uv run python tests/bench_scale.py` from provisioning/. The local API server is seeded in memory
 (10,000 dashboards, 5,000 monitors, 50,000 downtimes of which 1 in 50 active); the reconcile loop is
 driven directly, without the offline validation `my-metric-provision` runs first (identical for both orgs).
 """
