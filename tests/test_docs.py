@@ -4,11 +4,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from .common import REPO_ROOT
-
-# The Agent that first embeds each Python (NOTES.md "Agent <-> embedded Python"); the integration's
-# requires-python therefore decides the oldest Agent the docs may promise.
-FIRST_AGENT_FOR_PYTHON = {"3.11": "7.51", "3.12": "7.58", "3.13": "7.72"}
+from .common import AGENT_TABLE, FIRST_AGENT_FOR_PYTHON, REPO_ROOT, python_floor
 
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)|^\[[^\]]+\]:\s*(\S+)", re.MULTILINE)
 CODE_BLOCK = re.compile(r"^ *```[^\n]*\n(.*?)^ *```", re.MULTILINE | re.DOTALL)
@@ -31,13 +27,6 @@ def github_anchor(heading: str) -> str:
 def anchors(markdown: Path) -> set[str]:
     text = CODE_BLOCK.sub("", markdown.read_text())
     return {github_anchor(match) for match in re.findall(r"^#+\s+(.*)$", text, re.MULTILINE)}
-
-
-def python_floor() -> str:
-    requires = tomllib.loads((REPO_ROOT / "my_metric" / "pyproject.toml").read_text())["project"]["requires-python"]
-    match = re.fullmatch(r">=\s*(3\.\d+)", requires)
-    assert match, f"my_metric requires-python {requires!r} is not of the form >=3.X"
-    return match.group(1)
 
 
 def test_every_relative_link_in_every_readme_resolves(tracked_files):
@@ -78,7 +67,9 @@ def version_claims(tracked_files) -> list[tuple[str, str, str]]:
     for path in tracked_files:
         if path.suffix not in {".md", ".yaml", ".yml", ".toml", ".json"} and "Dockerfile" not in path.name:
             continue
-        text = re.sub(r"\s*\n\s*#?\s*", " ", path.read_text())  # statements wrapped over comment lines
+        # The Agent table names what other parts need too (the traced app, the pins); tests/test_pins.py checks it.
+        text = AGENT_TABLE.sub("", path.read_text())
+        text = re.sub(r"\s*\n\s*#?\s*", " ", text)  # statements wrapped over comment lines
         for kind, pattern in patterns.items():
             claims += [(str(path.relative_to(REPO_ROOT)), kind, version) for version in pattern.findall(text)]
     return claims

@@ -8,6 +8,7 @@ from agent_standin.install import (
     install_check,
     install_integration,
     installed_version,
+    locked_base_versions,
     wheel_metadata,
 )
 from agent_standin.run import LoaderError, RunsSummary, describe_run, run_agent_check, summarize_runs
@@ -27,6 +28,7 @@ __all__ = [
     'install_check',
     'install_integration',
     'installed_version',
+    'locked_base_versions',
     'read_check_config',
     'run_agent_check',
     'summarize_runs',

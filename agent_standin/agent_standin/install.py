@@ -1,11 +1,13 @@
 """Build an integration's wheel and install it as `datadog-agent integration install -w` does.
 
 The Agent's embedded Python is stood in for by a virtualenv that holds only
-`datadog-checks-base[deps]` (and pip, which the Agent's installer runs). Installing follows the
+`datadog-checks-base[deps]` (and pip, which the Agent's installer runs), every package from the lock
+of that base version in agent_python_locks/ (exact versions and hashes). Installing follows the
 Agent's steps: the wheel must depend on `datadog-checks-base`; it is installed without its
 dependencies; the files in `datadog_checks/<name>/data/` are copied to `conf.d/<name>.d/`.
 """
 
+import importlib.resources
 import re
 import shutil
 import subprocess
@@ -20,6 +22,8 @@ from uv import find_uv_bin
 BASE_PACKAGE = 'datadog-checks-base'
 # Written into a virtualenv once create_agent_python has finished it.
 COMPLETE_MARKER = '.agent-standin-complete'
+# datadog-checks-base-<version>.txt: the hashed lock of one base version's [deps] (written by scripts/lock).
+AGENT_PYTHON_LOCKS = importlib.resources.files('agent_standin') / 'agent_python_locks'
 
 
 class WheelMetadata(NamedTuple):
@@ -65,21 +69,36 @@ def wheel_metadata(wheel) -> WheelMetadata:
     )
 
 
+def locked_base_versions() -> list[str]:
+    """The datadog-checks-base versions a stand-in can hold (those with a lock), oldest first."""
+    names = [lock.name for lock in AGENT_PYTHON_LOCKS.iterdir() if lock.name.endswith('.txt')]
+    versions = [name.removeprefix(f'{BASE_PACKAGE}-').removesuffix('.txt') for name in names]
+    return sorted(versions, key=lambda version: tuple(int(part) for part in version.split('.')))
+
+
 def create_agent_python(venv_dir, python=sys.executable, base_version=None, reuse=False) -> Path:
     """Create a virtualenv holding only `datadog-checks-base[deps]` (and pip); return its interpreter.
 
     base_version pins the base package to the version an Agent release ships (e.g. '36.16.0' for
-    Agent 7.58); without it the newest installable version is taken. With reuse, a virtualenv this
-    function completed earlier in venv_dir is returned as it is (one left half-made is made again).
+    Agent 7.58); without it the newest locked version is taken. Every package comes from that
+    version's lock, hashes checked, nothing resolved. With reuse, a virtualenv this function completed
+    earlier in venv_dir is returned as it is (one left half-made is made again).
     """
+    versions = locked_base_versions()
+    base_version = base_version or versions[-1]
+    if base_version not in versions:
+        raise ValueError(
+            f'no lock for {BASE_PACKAGE} {base_version} (locked: {", ".join(versions)}); add '
+            f'{BASE_PACKAGE}-{base_version}.in to agent_standin/agent_python_locks/ and run scripts/lock'
+        )
     venv_dir = Path(venv_dir)
     agent_python, complete = venv_dir / 'bin' / 'python', venv_dir / COMPLETE_MARKER
     if reuse and complete.exists():
         return agent_python
     shutil.rmtree(venv_dir, ignore_errors=True)
-    requirement = f'{BASE_PACKAGE}[deps]' + (f'=={base_version}' if base_version else '')
-    _uv('venv', '--quiet', '--seed', '--python', python, venv_dir)
-    _uv('pip', 'install', '--quiet', '--python', agent_python, requirement)
+    _uv('venv', '--quiet', '--python', python, venv_dir)
+    with importlib.resources.as_file(AGENT_PYTHON_LOCKS / f'{BASE_PACKAGE}-{base_version}.txt') as lock:
+        _uv('pip', 'install', '--quiet', '--python', agent_python, '--require-hashes', '--no-deps', '-r', lock)
     complete.touch()
     return agent_python
 

@@ -91,10 +91,7 @@ def main(argv=None):
     parser.add_argument('--config', required=True, type=Path, help='the conf.yaml of the check (conf.d/<name>.d/)')
     parser.add_argument('--runs', type=int, default=1, help='how many times to run each instance')
     parser.add_argument(
-        '--interval',
-        type=float,
-        default=None,
-        help="seconds between runs; default: the instance's min_collection_interval, else 15 as in the Agent",
+        '--interval', type=float, required=True, help='seconds between runs (agent_standin.collection_interval)'
     )
     args = parser.parse_args(argv)
 
@@ -130,10 +127,7 @@ def main(argv=None):
             failed = failed or bool(errors)
             print(json.dumps(document), flush=True)
         if run < args.runs:
-            interval = args.interval
-            if interval is None:
-                interval = instances[0].get('min_collection_interval', 15)
-            time.sleep(interval)
+            time.sleep(args.interval)
     return 1 if failed else 0
 
 

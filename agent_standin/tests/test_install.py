@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 import zipfile
@@ -10,9 +11,11 @@ from agent_standin import (
     install_check,
     install_integration,
     installed_version,
+    locked_base_versions,
     run_agent_check,
     wheel_metadata,
 )
+from agent_standin.install import AGENT_PYTHON_LOCKS
 from common import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
 
 pytestmark = pytest.mark.filterwarnings('error')
@@ -129,3 +132,43 @@ def test_reuse_makes_a_half_made_stand_in_again(tmp_path):
 
     assert agent_python_is_complete(venv_dir)
     assert installed_version(agent_python, 'datadog-checks-base') == AGENT_BASE_VERSION
+
+
+def test_agent_python_holds_exactly_the_packages_of_its_base_versions_lock(agent_python):
+    lock = AGENT_PYTHON_LOCKS / f'datadog-checks-base-{AGENT_BASE_VERSION}.txt'
+    locked = dict(re.findall(r'^([A-Za-z0-9._-]+)==(\S+)', lock.read_text(), re.MULTILINE))
+    listing = subprocess.run(
+        [
+            agent_python,
+            '-c',
+            'import importlib.metadata as m; print(*(f"{d.name}=={d.version}" for d in m.distributions()))',
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    # The tests install the example check into this stand-in; everything else must come from the lock.
+    installed = {
+        name: version for name, version in (line.split('==') for line in listing) if name != f'datadog-{CHECK_NAME}'
+    }
+
+    def normalized(packages):
+        return {re.sub(r'[-_.]+', '-', name).lower(): version for name, version in packages.items()}
+
+    # Universal lock: a package behind a marker this Python does not meet is locked but not installed.
+    assert normalized(installed).items() <= normalized(locked).items()
+    assert {'datadog-checks-base', 'pip', 'pyyaml'} <= normalized(installed).keys()
+
+
+def test_agent_python_refuses_a_base_version_without_a_lock(tmp_path):
+    with pytest.raises(ValueError, match=r'no lock for datadog-checks-base 1\.2\.3 .*scripts/lock'):
+        create_agent_python(tmp_path / 'embedded', sys.executable, '1.2.3')
+    assert not (tmp_path / 'embedded').exists()
+
+
+def test_without_a_base_version_the_newest_locked_one_is_taken(tmp_path):
+    newest = max(locked_base_versions(), key=lambda version: tuple(map(int, version.split('.'))))
+
+    agent_python = create_agent_python(tmp_path / 'embedded', sys.executable)
+
+    assert installed_version(agent_python, 'datadog-checks-base') == newest

@@ -2,7 +2,7 @@
 
 Run from flask_demo/:
 
-    hatch run bench:python bench/inprocess_cost.py [--requests 2000] [--rounds 5] [--repeat 3] \
+    uv run --group bench python bench/inprocess_cost.py [--requests 2000] [--rounds 5] [--repeat 3] \
         [--variant untraced|defaults|tuned ...] [--set "DD_A=1;DD_B=2" ...]
 
 Each variant is a fresh ``ddtrace-run python`` (plain ``python`` for the untraced one) that calls

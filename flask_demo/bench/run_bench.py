@@ -1,6 +1,6 @@
 """Throughput and latency of the app untraced, under ddtrace-run (default and tuned) and under OpenTelemetry.
 
-Run from flask_demo/:  hatch run bench:python bench/run_bench.py [--duration 10] [--path /api/apm]
+Run from flask_demo/:  uv run --group bench python bench/run_bench.py [--duration 10] [--path /api/apm]
 
 Everything is on 127.0.0.1: one ddapm-test-agent receives both the ddtrace traces and the OTLP
 spans; each variant is served by gunicorn (2 sync workers) and loaded with wrk (2 threads,

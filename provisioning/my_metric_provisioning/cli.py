@@ -1,4 +1,4 @@
-"""`my-metric-provision validate | apply | destroy | snapshot | calendar | forecast`."""
+"""`my-metric-provision validate | plan | apply | destroy | snapshot | calendar | forecast`."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
 ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
 MAX_SNAPSHOT_MINUTES = 7 * 24 * 60
-NOTIFY_PURPOSE = {"apply": "notify from the monitor and downtimes", "snapshot": "send the snapshot to"}
+NOTIFY_PURPOSE = {
+    "plan": "notify from the monitor and downtimes",
+    "apply": "notify from the monitor and downtimes",
+    "snapshot": "send the snapshot to",
+}
+CHANGES_EXIT = 4  # plan: there are changes to make (like `terraform plan -detailed-exitcode`'s 2, which is taken)
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe's reader left behind
 
 
@@ -115,15 +120,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     for name, text in (
-        ("apply", "create or update everything in the org"),
+        ("plan", "show what apply would change in the org, object by object (exit 4 when there is a change)"),
+        ("apply", "make the org match the assets, writing only what differs"),
         ("destroy", "remove what apply made"),
         ("snapshot", "snapshot the my_metric graph over the last minutes and @-mention a handle with it"),
     ):
         sub = commands.add_parser(name, help=text)
         _add_common_options(sub, defaults=False)
-        sub.add_argument(
-            "--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed"
-        )
+        if name != "plan":
+            sub.add_argument(
+                "--dry-run", action="store_true", help="print the payloads offline: no network, no keys needed"
+            )
         sub.add_argument(
             "--site",
             default=os.environ.get("DD_SITE", "datadoghq.com"),
@@ -134,12 +141,6 @@ def build_parser() -> argparse.ArgumentParser:
         )
         if name == "snapshot":
             sub.add_argument("--minutes", type=int, default=5, help="timeframe of the snapshot (default 5)")
-        else:
-            sub.add_argument(
-                "--full-scan",
-                action="store_true",
-                help="also list every dashboard and downtime of the org to find marked ones the monitor lost track of",
-            )
         sub.add_argument(
             "--max-retries", type=int, default=3, help="retries on 429, 5xx and network errors (default 3)"
         )
@@ -226,6 +227,7 @@ def check_minutes(minutes: int) -> int:
 
 def _settings(args) -> Settings:
     notify = getattr(args, "notify", None)
+    args.dry_run = getattr(args, "dry_run", False)
     if args.command in NOTIFY_PURPOSE:
         if notify is None and args.dry_run and args.command == "apply":
             notify = DRY_RUN_HANDLE
@@ -284,8 +286,9 @@ def run(argv=None, out=sys.stdout) -> int:
         # Every option is checked before the assets are read and before the Datadog client is even imported.
         args = build_parser().parse_args(argv)
         check_timezone(args.timezone)
-        settings = _settings(args) if args.command in ("apply", "destroy", "snapshot") else None
-        integration_dir = resolve_integration_dir(args.assets_dir)
+        settings = _settings(args) if args.command in ("plan", "apply", "destroy", "snapshot") else None
+        # destroy reads no asset: it removes what the monitor records, whatever the files say now
+        integration_dir = None if args.command == "destroy" else resolve_integration_dir(args.assets_dir)
     except UsageError as exc:
         print(f"error: {exc}", file=out)
         return 2
@@ -293,59 +296,22 @@ def run(argv=None, out=sys.stdout) -> int:
 
 
 def _run_command(args, settings: Settings | None, integration_dir: Path, out) -> int:
-    from my_metric_provisioning.provision import Provisioner, ProvisioningError, dumps, monitor_payload, plan
-    from my_metric_provisioning.rules import check_monitor_notifies
+    from my_metric_provisioning.provision import ProvisioningError
 
     try:
         if args.command in ("calendar", "forecast"):
             return run_picture_command(args, integration_dir, out)
+        if args.command == "destroy":
+            return _destroy(settings, args, out)
         assets = Assets.load(integration_dir)
         if args.command == "validate":
             return _validate(assets, args, out)
         if _validate(assets, args, out):
             print("Not provisioning invalid assets; fix the errors above first.", file=out)
             return 1
-        if args.command == "apply":
-            not_notifying = check_monitor_notifies(monitor_payload(assets, settings), settings.notify)
-            for finding in not_notifying:
-                print(f"ERROR {finding}", file=out)
-            if not_notifying:
-                return 1
-        if args.command == "apply" and args.dry_run:
-            print(
-                f"Plan (dry run, nothing sent) for site {settings.site}, timezone {settings.timezone}, "
-                f"notifying {settings.notify}:",
-                file=out,
-            )
-            for kind, payload in plan(assets, settings):
-                print(f"\n== create or update {kind} ==\n{dumps(payload)}", file=out)
-            return 0
-        if args.command == "destroy" and args.dry_run:
-            print(
-                "Plan (dry run): cancel the downtimes recorded on the marked monitor, delete the dashboard it "
-                "records, then delete the monitor last, since it holds those records. Nothing else is touched.",
-                file=out,
-            )
-            return 0
         if args.command == "snapshot":
             return _snapshot(assets, settings, args, out)
-        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out), full_scan=args.full_scan)
-        try:
-            summary = provisioner.within_deadline(provisioner.apply if args.command == "apply" else provisioner.destroy)
-        finally:
-            provisioner.close()
-        for kind, (action, object_id) in summary.items():
-            print(f"{action:8} {kind} (id {object_id})", file=out)
-        if not summary:
-            print("nothing to do: no object carries the provisioning marker.", file=out)
-        if args.command == "apply" and provisioner.dashboard_id:
-            from my_metric_provisioning.snapshot import dashboard_url, now_utc
-
-            now = now_utc()
-            print(
-                f"dashboard (past 5 minutes): {dashboard_url(settings.site, provisioner.dashboard_id, now)}", file=out
-            )
-        return 0
+        return _plan_or_apply(assets, settings, args, out)
     except UsageError as exc:  # found while working: picture options (--output, --monitor), a dashboard with no graph
         print(f"error: {exc}", file=out)
         return 2
@@ -355,6 +321,92 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)
         return 3
+
+
+def _print_change(change, out) -> None:
+    where = f" {change.object_id}" if change.object_id else ""
+    note = " (deleted by hand; apply makes it again)" if change.action == "missing" else ""
+    print(f"{change.action:9} {change.kind}{where}{note}", file=out)
+    for difference in change.differences:
+        print(f"    {difference}", file=out)
+
+
+def _plan_or_apply(assets: Assets, settings: Settings, args, out) -> int:
+    from my_metric_provisioning.provision import Provisioner, current_time, desired_payloads, dumps
+    from my_metric_provisioning.reconcile import Reconciler
+    from my_metric_provisioning.rules import check_monitor_notifies
+
+    sent = desired_payloads(assets, settings, "<id of the monitor>", current_time(settings.timezone))
+    not_notifying = check_monitor_notifies(sent["monitor"], settings.notify)
+    for finding in not_notifying:
+        print(f"ERROR {finding}", file=out)
+    if not_notifying:
+        return 1
+    if args.dry_run:
+        print(
+            f"Offline preview (nothing read or sent) for site {settings.site}, timezone {settings.timezone}, "
+            f"notifying {settings.notify}: the payloads apply sends.",
+            file=out,
+        )
+        for kind, payload in sent.items():
+            if payload is not None:
+                print(f"\n== {kind} ==\n{dumps(payload)}", file=out)
+        return 0
+    provisioner = Provisioner(settings, log=lambda text: print(text, file=out))
+    # apply shows each change (an edit made in the UI with its field diffs) before making it
+    reconciler = Reconciler(
+        provisioner, assets, show=None if args.command == "plan" else lambda c: _print_change(c, out)
+    )
+    try:
+        changes = provisioner.within_deadline(reconciler.plan if args.command == "plan" else reconciler.apply)
+    finally:
+        provisioner.close()
+    counts = {
+        action: sum(c.action == action for c in changes)
+        for action in ("create", "missing", "update", "cancel", "adopt")
+    }
+    if args.command == "plan":
+        for change in changes:
+            _print_change(change, out)
+        summary = ", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing to change"
+        print(f"Plan: {summary}.", file=out)
+        return CHANGES_EXIT if any(counts.values()) else 0
+    done = {"create": "created", "missing": "created", "update": "updated", "cancel": "canceled", "adopt": "adopted"}
+    for change in changes:
+        if change.action in done:
+            print(f"{done[change.action]:9} {change.kind} (id {change.object_id})", file=out)
+    if not any(counts.values()):
+        print("nothing to change: the org already matches the assets.", file=out)
+    dashboard = next((c.object_id for c in changes if c.kind == "dashboard"), None)
+    if dashboard:
+        from my_metric_provisioning.snapshot import dashboard_url, now_utc
+
+        print(f"dashboard (past 5 minutes): {dashboard_url(settings.site, dashboard, now_utc())}", file=out)
+    return 0
+
+
+def _destroy(settings: Settings, args, out) -> int:
+    from my_metric_provisioning.provision import Provisioner
+    from my_metric_provisioning.reconcile import Reconciler
+
+    if args.dry_run:
+        print(
+            "Offline preview (nothing read or sent): cancel the downtimes recorded on the marked monitor, delete the "
+            "dashboard it records, then delete the monitor last, since it holds those records. Nothing else is "
+            "touched.",
+            file=out,
+        )
+        return 0
+    provisioner = Provisioner(settings, log=lambda text: print(text, file=out))
+    try:
+        done = provisioner.within_deadline(Reconciler(provisioner, None).destroy)
+    finally:
+        provisioner.close()
+    for change in done:
+        print(f"{change.action:9} {change.kind} (id {change.object_id})", file=out)
+    if not done:
+        print("nothing to do: no monitor carries the provisioning marker.", file=out)
+    return 0
 
 
 def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
@@ -369,9 +421,9 @@ def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
             file=out,
         )
         return 0
-    provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+    provisioner = Provisioner(settings, log=lambda text: print(text, file=out))
     try:
-        result = provisioner.within_deadline(lambda: take(provisioner, settings.notify, args.minutes))
+        result = provisioner.within_deadline(lambda: take(provisioner, assets, settings.notify, args.minutes))
     finally:
         provisioner.close()
     print(f"snapshot: {result['snapshot_url']}", file=out)

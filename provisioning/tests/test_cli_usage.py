@@ -29,7 +29,6 @@ BAD_OPTIONS = [
     (["--timezone", "Mars/Base", "validate"], "--timezone 'Mars/Base'"),
     (["apply", "--dry-run", "--notify", "@a", "--timezone", "Mars/Base"], "--timezone 'Mars/Base'"),
     (["validate", "--timezone", "Moon"], "--timezone 'Moon'"),
-    (["destroy", "--assets-dir", "/nonexistent", *NO_NETWORK], "--assets-dir: no manifest.json in /nonexistent"),
     (["--timezone", "", "destroy", "--dry-run"], "--timezone ''"),
     (["--timezone", "europe/paris", "apply", "--dry-run"], "did you mean Europe/Paris?"),
     (["apply", "--dry-run", "--notify", "me"], "--notify 'me': give one handle starting with @"),
@@ -53,7 +52,8 @@ BAD_OPTIONS = [
     (["snapshot", "--notify", "@a", "--minutes", "0", *NO_NETWORK], "--minutes 0: give a number of minutes"),
     (["snapshot", "--notify", "@a", "--minutes", "99999", *NO_NETWORK], "--minutes 99999"),
     (["snapshot", "--notify", "@a", "--deadline", "-1", *NO_NETWORK], "--deadline must be a number of seconds"),
-    (["snapshot", "--notify", "@a", "--full-scan"], "unrecognized arguments: --full-scan"),
+    (["apply", "--notify", "@a", "--full-scan"], "unrecognized arguments: --full-scan"),
+    (["plan", "--notify", "@a", "--dry-run"], "unrecognized arguments: --dry-run"),
 ]
 
 

@@ -4,7 +4,7 @@ import json
 import shutil
 
 import pytest
-from common import REPO_INTEGRATION
+from common import REPO_INTEGRATION, cli, integration_copy
 from my_metric_provisioning import forecast as fc
 from my_metric_provisioning.cli import run
 
@@ -86,6 +86,10 @@ def test_proposed_thresholds_give_the_asked_rate_when_fed_back(tmp_path):
     assert proposal["targets"] == {"warning": 20, "alert": 2}
     assert 500 < proposal["warning"] < proposal["critical"] < 1000
     monitor = monitor_with(tmp_path, critical=proposal["critical"], warning=proposal["warning"])
+    adapted = integration_copy(tmp_path)  # what the proposal is for: a monitor that validates and can be applied
+    shutil.copy(monitor, adapted / fc.MONITOR_FILE)
+    code, out = cli("--assets-dir", str(adapted), "validate", "--year", "2026")
+    assert code == 0, out
     again = forecast_json("--monitor", str(monitor), "--weeks", "52", "--seed", "3")
     exact = again["exact"]["with_downtimes"]
     assert exact["warning"] == pytest.approx(20, rel=0.05)
