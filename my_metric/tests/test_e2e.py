@@ -14,6 +14,7 @@ import json
 import shutil
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -54,8 +55,14 @@ def compose_containers(service: str) -> list[str]:
 
 def flask_demo_traces(intake_url: str) -> list[list[dict]]:
     """Every trace of the app the Agent's intake has received (ddapm-test-agent's /test/traces)."""
-    with urllib.request.urlopen(f'{intake_url}/test/traces', timeout=5) as response:
-        traces = json.load(response)
+    try:
+        with urllib.request.urlopen(f'{intake_url}/test/traces', timeout=5) as response:
+            traces = json.load(response)
+    except urllib.error.HTTPError as error:
+        if error.code != 404:
+            raise
+        # A real Agent's trace-agent forwards traces to Datadog and keeps none to read back here.
+        pytest.skip(f'the trace intake at {intake_url} is not ddapm-test-agent: look for the trace in Datadog APM')
     return [trace for trace in traces if any(span.get('service') == common.FLASK_DEMO_SERVICE for span in trace)]
 
 
