@@ -61,11 +61,14 @@ class RunFolder:
 
     def __init__(self) -> None:
         WORK_DIR.mkdir(exist_ok=True)
-        self.remove_dead()
-        self.path = WORK_DIR / f'run-{secrets.token_hex(4)}'
-        self.path.mkdir()
-        self.alive = (self.path / '.alive').open('w')
-        fcntl.flock(self.alive, fcntl.LOCK_EX)
+        # One run at a time looks for dead folders and makes its own, so none is taken for dead while being made.
+        with (WORK_DIR / 'folders.lock').open('w') as making:
+            fcntl.flock(making, fcntl.LOCK_EX)
+            self.remove_dead()
+            self.path = WORK_DIR / f'run-{secrets.token_hex(4)}'
+            self.path.mkdir()
+            self.alive = (self.path / '.alive').open('w')
+            fcntl.flock(self.alive, fcntl.LOCK_EX)
         self.logs = self.path / 'logs'
         self.logs.mkdir()
         self.app_log = self.logs / 'flask-demo.log'
@@ -145,7 +148,11 @@ def check_step(run: Run, say) -> StepResult:
     creating = 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)'
     # One stand-in for every run: a run that finds another making it waits, then reuses it.
     with AGENT_PYTHON_LOCK.open('w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f'another run is making {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/; waiting for it to finish')
+            fcntl.flock(lock, fcntl.LOCK_EX)
         say(reusing if standin.agent_python_is_complete(AGENT_PYTHON_DIR) else creating)
         agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
     wheel = standin.build_wheel(REPO_ROOT / 'my_metric', folder.path / 'dist')
