@@ -370,16 +370,15 @@ def _solve(function, target: float, low: float, high: float) -> float:
     return min(candidates, key=lambda t: abs(function(t) - target))
 
 
-def _check_target(kind: str, target: float, most: float, condition: str) -> None:
-    """A --target-<kind>-per-week must lie strictly between 0 and the most the thresholds allow."""
-    if not 0 < target < most:
+def _check_target(option: str, kind: str, target: float, most: float, condition: str) -> None:
+    """A target must lie below the most the thresholds allow (it is above 0: the option's type says so)."""
+    if not target < most:
         raise UsageError(
-            f"--target-{kind}-per-week {target:g}: {condition}, between 0 and {most:.0f} {kind} a week are "
-            "possible; ask for less."
+            f"{option} {target:g}: {condition}, between 0 and {most:.0f} {kind} a week are possible; ask for less."
         )
 
 
-def propose(check, monitor, downtimes, warnings_target, alerts_target) -> dict:
+def propose(check, monitor, downtimes, warnings_target, alerts_target, alerts_option) -> dict:
     """Warning and critical thresholds giving about the target notifications per week, downtimes included.
 
     `downtimes` is (live minutes, unmutes, notify_end_states) of a week.
@@ -392,10 +391,11 @@ def propose(check, monitor, downtimes, warnings_target, alerts_target) -> dict:
     top = float(check.max_value)
     most_alerts = per_week(None, median)["alert"]
     values = f"with values in [{check.min_value}, {check.max_value}] and a critical threshold above the median"
-    _check_target("alerts", alerts_target, most_alerts, values)
+    _check_target(alerts_option, "alerts", alerts_target, most_alerts, values)
     critical = _solve(lambda c: per_week(None, c)["alert"], alerts_target, median, top)
     most_warnings = per_week(median, critical)["warning"]
-    _check_target("warnings", warnings_target, most_warnings, f"with the critical threshold at {critical:g}")
+    condition = f"with the critical threshold at {critical:g}"
+    _check_target("--target-warnings-per-week", "warnings", warnings_target, most_warnings, condition)
     warning = _solve(lambda w: per_week(w, critical)["warning"], warnings_target, median, critical)
     return {"warning": warning, "critical": critical, "per_week_with_downtimes": per_week(warning, critical)}
 
@@ -484,8 +484,6 @@ def forecast(args) -> dict:
             f"min_collection_interval {check.interval:g} s is not shorter than the monitor's "
             f"{monitor.window} s window: some evaluations would see no point. Lower it in --check-config."
         )
-    if args.weeks < 1:
-        raise UsageError("--weeks must be 1 or more.")
     assets = Assets.load(integration)
     muted_week, live_minutes, unmutes, monday, end_states = live_pattern(assets, args.timezone)
     model = exact(check, monitor)
@@ -530,7 +528,8 @@ def forecast(args) -> dict:
     }
     if args.target_warnings_per_week is not None:
         alerts = args.target_alerts_per_week or args.target_warnings_per_week / 10
-        targets = (args.target_warnings_per_week, alerts)
+        given = "--target-alerts-per-week" if args.target_alerts_per_week else "--target-warnings-per-week / 10"
+        targets = (args.target_warnings_per_week, alerts, given)
         result["proposal"] = propose(check, monitor, (live_minutes, unmutes, end_states), *targets)
         result["proposal"]["targets"] = {"warning": args.target_warnings_per_week, "alert": alerts}
     if args.output:

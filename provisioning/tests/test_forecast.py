@@ -129,6 +129,7 @@ def test_renotify_adds_notifications_and_has_no_exact_figure(tmp_path):
         ("unwritable-output", "cannot write"),
         ("impossible-target", "--target-warnings-per-week 100000: with the critical threshold at"),
         ("impossible-alerts-target", "--target-alerts-per-week 100000: with values in ["),
+        ("impossible-derived-alerts", "--target-warnings-per-week / 10 100000: with values in ["),
     ],
 )
 def test_bad_forecast_input_is_a_clear_error(tmp_path, setup, expected):
@@ -153,6 +154,8 @@ def test_bad_forecast_input_is_a_clear_error(tmp_path, setup, expected):
         argv += ["--target-warnings-per-week", "100000", "--target-alerts-per-week", "1"]
     elif setup == "impossible-alerts-target":
         argv += ["--target-warnings-per-week", "20", "--target-alerts-per-week", "100000"]
+    elif setup == "impossible-derived-alerts":  # no alerts target given: the error names the option that was
+        argv += ["--target-warnings-per-week", "1000000"]
     out = io.StringIO()
     assert run(argv, out=out) == 2
     assert expected in out.getvalue()
