@@ -1,4 +1,4 @@
-"""Issue 11 item 5: the snapshot step as a command, and the dashboard URL apply prints."""
+"""The snapshot step as a command, and the dashboard URL apply prints."""
 
 import json
 import urllib.error
