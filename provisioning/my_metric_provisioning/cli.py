@@ -213,7 +213,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_picture_commands(commands) -> None:
-    """`calendar` and `forecast`: offline pictures and figures (matplotlib is imported only when they run)."""
+    """`calendar` and `forecast`: offline pictures and figures, with the `pictures` extra (numpy, matplotlib)."""
     calendar = commands.add_parser("calendar", help="draw the downtime week (PNG or SVG) in --timezone")
     _add_common_options(calendar, defaults=False)
     calendar.add_argument("--output", required=True, help="picture to write, .png or .svg")
@@ -224,9 +224,7 @@ def add_picture_commands(commands) -> None:
     forecast.add_argument("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
     forecast.add_argument("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
     forecast.add_argument("--json", action="store_true", help="print the figures as JSON")
-    forecast.add_argument("--seed", type=number(int, 0), default=0, help="seed of the simulation (default 0)")
-    forecast.add_argument("--weeks", type=number(int, 1, 5200), default=52, help="simulated weeks (default 52)")
-    forecast.add_argument("--output", help="draw one simulated weekday to this .png or .svg")
+    forecast.add_argument("--output", help="draw notifications per week against each threshold (.png or .svg)")
     forecast.add_argument(
         "--target-warnings-per-week",
         type=number(float, 0, above=True),
@@ -239,7 +237,21 @@ def add_picture_commands(commands) -> None:
     )
 
 
+PICTURES_EXTRA = (
+    "pip install 'my-metric-provisioning[pictures]' (from a checkout: pip install ../agent_standin -e '.[pictures]'; "
+    "hatch's test environment has it)"
+)
+
+
 def run_picture_command(args, integration_dir: Path, out) -> int:
+    import importlib.util
+
+    needed = ("matplotlib",) if args.command == "calendar" else ("numpy", "matplotlib", "agent_standin")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"{args.command} needs the pictures extra ({', '.join(missing)} not installed): {PICTURES_EXTRA}."
+        )
     if args.command == "calendar":
         from my_metric_provisioning import downtime_calendar
 

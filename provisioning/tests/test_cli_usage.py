@@ -47,8 +47,6 @@ BAD_OPTIONS = [
     (["validate", "--year", "99999"], "--year"),
     (["validate", "--year", "-1"], "--year"),
     (["calendar", "--output", "x.png", "--year", "0"], "--year"),
-    (["forecast", "--weeks", "0"], "--weeks"),
-    (["forecast", "--seed", "-3"], "--seed"),
     (["forecast", "--target-warnings-per-week", "-5"], "--target-warnings-per-week"),
     (["forecast", "--target-warnings-per-week", "5", "--target-alerts-per-week", "0"], "--target-alerts-per-week"),
     (["deploy"], "argument command: invalid choice: 'deploy'"),
