@@ -66,8 +66,23 @@ def submitted_series(check_name):
                     'check': check_name,
                 }
             )
-    aggregator.reset()
     return series
+
+
+def submitted_service_checks():
+    from datadog_checks.base.stubs import aggregator
+
+    return [
+        {
+            'check': stub.name,
+            'status': stub.status,
+            'tags': sorted(stub.tags),
+            'host_name': stub.hostname,
+            'message': stub.message or '',
+        }
+        for name in sorted(aggregator.service_check_names)
+        for stub in aggregator.service_checks(name)
+    ]
 
 
 def main(argv=None):
@@ -76,10 +91,7 @@ def main(argv=None):
     parser.add_argument('--config', required=True, type=Path, help='the conf.yaml of the check (conf.d/<name>.d/)')
     parser.add_argument('--runs', type=int, default=1, help='how many times to run each instance')
     parser.add_argument(
-        '--interval',
-        type=float,
-        default=None,
-        help="seconds between runs; default: the instance's min_collection_interval, else 15 as in the Agent",
+        '--interval', type=float, required=True, help='seconds between runs (agent_standin.collection_interval)'
     )
     args = parser.parse_args(argv)
 
@@ -95,6 +107,8 @@ def main(argv=None):
         raise SystemExit(f'error: {args.config} has no instance under `instances:`')
 
     check_class = load_check_class(args.check_name)
+    from datadog_checks.base.stubs import aggregator
+
     checks = [check_class(args.check_name, init_config, [instance]) for instance in instances]
 
     failed = False
@@ -106,15 +120,14 @@ def main(argv=None):
                 'instance': position,
                 'time': time.time(),
                 'series': submitted_series(args.check_name),
+                'service_checks': submitted_service_checks(),
                 'errors': json.loads(errors) if errors else [],
             }
+            aggregator.reset()
             failed = failed or bool(errors)
             print(json.dumps(document), flush=True)
         if run < args.runs:
-            interval = args.interval
-            if interval is None:
-                interval = instances[0].get('min_collection_interval', 15)
-            time.sleep(interval)
+            time.sleep(args.interval)
     return 1 if failed else 0
 
 

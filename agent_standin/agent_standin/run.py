@@ -7,7 +7,7 @@ import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from agent_standin.config import error_messages
+from agent_standin.config import collection_interval, error_messages
 
 LOADER = Path(__file__).with_name('loader.py')
 
@@ -40,16 +40,16 @@ def run_agent_check(agent_python, config_path, runs=1, interval=None, check_name
     """Run the check as `datadog-agent check <name>` does; return one document per run and instance.
 
     Each document: {'run', 'instance', 'time', 'series': [{'metric', 'type', 'value', 'tags', 'host',
-    'check'}], 'errors': [...]} (see loader.py). check_name defaults to the name of the config's
-    `<name>.d` directory. interval defaults to the instance's min_collection_interval, else 15 s.
+    'check'}], 'service_checks': [{'check', 'status', 'tags', 'host_name', 'message'}], 'errors': [...]}
+    (see loader.py). check_name defaults to the name of the config's `<name>.d` directory. interval
+    defaults to collection_interval(config_path), the Agent's rule.
     on_run, if given, is called with each document as soon as that run has finished.
     Raises LoaderError when the check never ran (module not found, no instance in the config).
     """
     check_name = check_name or check_name_from_config(config_path)
     # -P: the loader's own directory stays off sys.path, so the check sees only what the Agent's Python holds.
-    command = [agent_python, '-P', LOADER, check_name, '--config', config_path, '--runs', runs]
-    if interval is not None:
-        command += ['--interval', interval]
+    interval = collection_interval(config_path) if interval is None else interval
+    command = [agent_python, '-P', LOADER, check_name, '--config', config_path, '--runs', runs, '--interval', interval]
     # DD_* settings of the calling shell (keys, site) are not the stand-in Agent's business.
     env = {key: value for key, value in os.environ.items() if not key.startswith('DD_')}
     documents = []

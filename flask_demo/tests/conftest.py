@@ -2,18 +2,13 @@ import os
 import re
 import secrets
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
-from flask_demo_harness import SNAPSHOT_REGEX_PLACEHOLDERS, apm_test_agent, traced_app
+from flask_demo_harness import apm_test_agent, traced_app
 from mysql_datadog_user import admin_settings_from_env, connect, drop_user, ensure_app_user, unreachable_reason
 
-SNAPSHOT_DIR = Path(__file__).parent / "snapshots"
-APP_ENV = "test"
-# The app's own MySQL account and database (never the Agent's `datadog` user), one per run.
-APP_ACCOUNT_PATTERN = r"dd_test_app_[0-9a-f]{8}"
-REGEX_PLACEHOLDERS = {**SNAPSHOT_REGEX_PLACEHOLDERS, "app_account": APP_ACCOUNT_PATTERN}
+from .common import APP_ACCOUNT_PATTERN, APP_ENV, REGEX_PLACEHOLDERS, SNAPSHOT_DIR
 
 
 def snapshots_may_be_written() -> bool:

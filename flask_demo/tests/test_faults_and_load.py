@@ -7,8 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from flask_demo_harness import apm_test_agent, free_port, root_span, traced_app
 
-from .conftest import APP_ENV
-from .test_traces import SUPPLIED_ROUTES
+from .common import APP_ENV, SUPPLIED_ROUTES
 
 # ddtrace logs send failures through loggers under "ddtrace."; the app's format names the logger.
 TRACER_PROBLEM_LINE = re.compile(r"(ERROR|WARNING) \[ddtrace[.\w]*\]")

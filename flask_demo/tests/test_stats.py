@@ -2,8 +2,9 @@
 
 Datadog turns the tracer's stats (hits, errors and latency per service, resource and span name)
 into ``trace.<span name>.hits``, ``trace.<span name>.errors`` and the ``trace.<span name>`` latency
-distribution (NOTES.md, APM). With ``DD_TRACE_STATS_COMPUTATION_ENABLED=true`` ddtrace sends those
-stats to the Agent's ``/v0.6/stats``; the APM test agent decodes them at ``/test/session/stats``.
+distribution (Datadog docs, "Trace Metrics": docs.datadoghq.com/tracing/metrics/metrics_namespace/).
+With ``DD_TRACE_STATS_COMPUTATION_ENABLED=true`` ddtrace sends those stats to the Agent's
+``/v0.6/stats``; the APM test agent decodes them at ``/test/session/stats``.
 """
 
 import json
@@ -16,10 +17,9 @@ import pytest
 
 from flask_demo_harness import apm_test_agent, http_get, traced_app
 
-from .conftest import APP_ENV
+from .common import APP_ENV, SERVICE
 
 DASHBOARD = Path(__file__).resolve().parents[2] / "my_metric" / "assets" / "dashboards" / "my_metric_overview.json"
-SERVICE = "flask_demo"
 SPAN_NAME = "flask.request"
 # path -> (requests sent, resource, status); each route a different number of times, so a count
 # can only match if it was attributed to the right resource.

@@ -7,14 +7,7 @@ import pytest
 from flask_demo import __version__
 from flask_demo_harness import free_port, root_span, traced_app
 
-from .conftest import APP_ENV
-
-SUPPLIED_ROUTES = {
-    "/": "Entrypoint to the Application",
-    "/api/apm": "Getting APM Started",
-    "/api/trace": "Posting Traces",
-}
-SERVICE = "flask_demo"
+from .common import APP_ENV, SERVICE, SUPPLIED_ROUTES
 
 
 def single_trace(agent, token):

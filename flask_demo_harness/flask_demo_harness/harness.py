@@ -131,16 +131,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def accepts_connections(port: int) -> bool:
+    """Whether something accepts TCP connections on 127.0.0.1:port now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((LOOPBACK, port)) == 0
+
+
 def _wait_for_port(port: int, *, timeout: float, process: subprocess.Popen | None = None, what: str = "") -> None:
     """Block until something accepts TCP connections on 127.0.0.1:port, or raise HarnessError."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
             raise HarnessError(f"{what or 'process'} exited with {process.returncode} before listening on {port}")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-            sock.settimeout(0.5)
-            if sock.connect_ex((LOOPBACK, port)) == 0:
-                return
+        if accepts_connections(port):
+            return
         time.sleep(0.05)
     raise HarnessError(f"{what or 'nothing'} listening on {LOOPBACK}:{port} after {timeout}s")
 

@@ -1,11 +1,8 @@
 """The harness against the real test agent and app: traffic, traces, and that children end with their owner."""
 
-import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 
 import pytest
 
@@ -13,6 +10,7 @@ from flask_demo_harness import (
     ROUTES,
     HarnessError,
     MissingTraces,
+    accepts_connections,
     apm_test_agent,
     entry_spans,
     free_port,
@@ -23,25 +21,9 @@ from flask_demo_harness import (
     traced_traffic,
 )
 
+from .common import ROUTES_WITHOUT_DATABASE, process_is_gone
+
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the owner-death test relies on Linux prctl")
-
-ROUTES_WITHOUT_DATABASE = [route for route in ROUTES if route != "/api/db"]
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        return sock.connect_ex(("127.0.0.1", port)) != 0
-
-
-def process_is_gone(pid: int, timeout: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def test_traffic_is_answered_and_traced(tmp_path):
@@ -94,10 +76,10 @@ def test_leaving_the_block_stops_the_children_and_frees_their_ports(tmp_path):
     with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
         with traced_app(agent.url, log_path=tmp_path / "app.log") as app:
             pids, ports = (agent.process.pid, app.process.pid), (agent.port, app.port)
-            assert not any(port_is_free(port) for port in ports)
+            assert all(accepts_connections(port) for port in ports)
 
     assert all(process_is_gone(pid) for pid in pids)
-    assert all(port_is_free(port) for port in ports)
+    assert not any(accepts_connections(port) for port in ports)
 
 
 OWNER = """
@@ -121,7 +103,7 @@ def test_children_end_when_their_owner_is_killed_with_sigkill(tmp_path):
 
         assert process_is_gone(agent_pid), "the test agent outlived its SIGKILLed owner"
         assert process_is_gone(app_pid), "gunicorn outlived its SIGKILLed owner"
-        assert port_is_free(agent_port) and port_is_free(app_port)
+        assert not accepts_connections(agent_port) and not accepts_connections(app_port)
     finally:
         owner.kill()
         owner.wait()

@@ -2,7 +2,7 @@
 
     admin = admin_settings_from_env()
     if (reason := unreachable_reason(admin)) is None:
-        apply(admin, password)                       # AccountExists if 'datadog' exists
+        apply(admin, password)                       # AccountExists if any 'datadog'@<host> exists
         results = verify(admin.as_user('datadog', password))
 """
 
@@ -17,7 +17,7 @@ from .accounts import (
     user_exists,
 )
 from .connection import ConnectionSettings, admin_settings_from_env, connect, unreachable_reason
-from .temporary import TemporaryAccounts, drop_accounts, temporary_accounts
+from .temporary import TemporaryAccounts, drop_accounts, run_accounts, temporary_accounts
 from .verification import CHECK_NAMES, CheckResult, verify, verify_with_witness
 
 __version__ = '1.0.0'
@@ -37,6 +37,7 @@ __all__ = [
     'drop_accounts',
     'drop_user',
     'ensure_app_user',
+    'run_accounts',
     'temporary_accounts',
     'unreachable_reason',
     'user_exists',

@@ -32,15 +32,23 @@ CANNOT_CREATE_USER = 1396
 
 
 class AccountExists(Exception):
-    """An account of that name exists and the caller did not opt in to replacing it."""
+    """Accounts of that name exist (at any host) and the caller did not opt in to replacing them."""
 
-    def __init__(self, user: str, flag: str = '--replace-existing'):
+    def __init__(self, user: str, hosts: list[str] | None = None, flag: str = '--replace-existing'):
         self.user = user
+        self.accounts = [account_name(user, host) for host in hosts or [ACCOUNT_HOST]]
         super().__init__(
-            f"MySQL account {user!r} already exists; it was left unchanged. Choose another name, or "
-            f"replace it (drops and recreates '{user}'@'{ACCOUNT_HOST}', changing its password and grants) "
-            f'with {flag} (replace_existing=True from Python)'
+            f'MySQL account{"s" if len(self.accounts) > 1 else ""} {", ".join(self.accounts)} already exist'
+            f'{"" if len(self.accounts) > 1 else "s"}; left unchanged. Choose another name, or replace '
+            f'{"them all" if len(self.accounts) > 1 else "it"} (dropped, then {account_name(user, ACCOUNT_HOST)} '
+            f'created with a new password and only the documented grants) with {flag} '
+            '(replace_existing=True from Python)'
         )
+
+
+def account_name(user: str, host: str) -> str:
+    """``'user'@'host'``, as MySQL writes an account."""
+    return "'{}'@'{}'".format(user.replace("'", "\\'"), host.replace("'", "\\'"))
 
 
 @dataclass(frozen=True)
@@ -101,38 +109,39 @@ def check_user_name(user: str) -> None:
         raise ValueError(f'MySQL user name must have 1 to {MAX_USER_NAME_LENGTH} characters, not {len(user)}: {user!r}')
 
 
+def account_hosts(conn: pymysql.connections.Connection, user: str) -> list[str]:
+    """The host part of every account named ``user`` (mysql.user), sorted."""
+    with conn.cursor() as cursor:
+        cursor.execute('SELECT Host FROM mysql.user WHERE User = %s ORDER BY Host', (user,))
+        return [host for (host,) in cursor.fetchall()]
+
+
 def user_exists(admin: ConnectionSettings, user: str) -> bool:
     """True when any account named ``user`` exists (at any host)."""
-    with closing(connect(admin)) as conn, conn.cursor() as cursor:
-        cursor.execute('SELECT COUNT(*) FROM mysql.user WHERE User = %s', (user,))
-        (count,) = cursor.fetchone()
-    return count > 0
+    with closing(connect(admin)) as conn:
+        return bool(account_hosts(conn, user))
 
 
-def drop_user(admin: ConnectionSettings, user: str) -> bool:
-    """Drop ``'user'@'%'``; True when it existed. Idempotent."""
+def drop_user(admin: ConnectionSettings, user: str) -> list[str]:
+    """Drop every account named ``user``, at any host; the accounts dropped (``'user'@'host'``), [] when none."""
     with closing(connect(admin)) as conn:
         return _drop(conn, user)
 
 
-def _drop(conn: pymysql.connections.Connection, user: str) -> bool:
+def _drop(conn: pymysql.connections.Connection, user: str) -> list[str]:
+    hosts = account_hosts(conn, user)
     with conn.cursor() as cursor:
-        cursor.execute('SELECT COUNT(*) FROM mysql.user WHERE User = %s AND Host = %s', (user, ACCOUNT_HOST))
-        (existed,) = cursor.fetchone()
-        cursor.execute('DROP USER IF EXISTS %s@%s', (user, ACCOUNT_HOST))
-    return existed > 0
+        for host in hosts:
+            cursor.execute('DROP USER IF EXISTS %s@%s', (user, host))
+    return [account_name(user, host) for host in hosts]
 
 
 def _refuse_existing(conn: pymysql.connections.Connection, user: str, replace_existing: bool) -> None:
-    """Raise AccountExists for an existing account of that name, or drop ``'user'@'%'`` when opted in."""
+    """Raise AccountExists naming every account of that name, or drop them all when opted in."""
     if replace_existing:
         _drop(conn, user)
-        return
-    with conn.cursor() as cursor:
-        cursor.execute('SELECT COUNT(*) FROM mysql.user WHERE User = %s', (user,))
-        (count,) = cursor.fetchone()
-    if count:
-        raise AccountExists(user)
+    elif hosts := account_hosts(conn, user):
+        raise AccountExists(user, hosts)
 
 
 def apply(
@@ -140,8 +149,9 @@ def apply(
 ) -> ServerInfo:
     """Create the Agent's least-privilege account ``'user'@'%'`` on the server ``admin`` points at.
 
-    Raises :class:`AccountExists` when an account of that name exists, which is left untouched;
-    with ``replace_existing=True`` the ``'user'@'%'`` account is dropped and created again. Runs
+    Raises :class:`AccountExists` naming every account of that name (at any host: a login from
+    127.0.0.1 may match ``'user'@'localhost'`` before ``'user'@'%'``), which are left untouched; with
+    ``replace_existing=True`` all of them are dropped and ``'user'@'%'`` is created. Runs
     :data:`BASE_SQL` and, on MariaDB 10.5.9+, :data:`MARIADB_SQL` with ``@dd_user`` and
     ``@dd_password`` set for the session. Returns what was detected about the server.
     """
@@ -171,7 +181,7 @@ def ensure_app_user(
     admin: ConnectionSettings, user: str, password: str, database: str, *, replace_existing: bool = False
 ) -> None:
     """Create the demo app's account ``'user'@'%'`` with all rights on ``database`` (created if
-    missing) and nothing else. Same rule as :func:`apply`: an existing account raises
+    missing) and nothing else. Same rule as :func:`apply`: accounts of that name at any host raise
     :class:`AccountExists` unless ``replace_existing=True``."""
     check_user_name(user)
     if not password:

@@ -3,7 +3,7 @@
 The admin connection comes from MYSQL_HOST, MYSQL_PORT, MYSQL_ROOT_USER, MYSQL_ROOT_PASSWORD;
 the Agent user's password from DD_MYSQL_PASSWORD. Exit codes: 0 done, 1 a verification failed
 or the server refused a statement, 2 usage or configuration error, 3 server not reachable or
-login refused, 4 the account exists and was left unchanged.
+login refused, 4 an account of the name exists (at any host) and was left unchanged.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from contextlib import closing
 
 import pymysql
 
-from .accounts import DATADOG_USER, AccountExists, apply, detect_server, drop_user
+from .accounts import DATADOG_USER, AccountExists, apply, check_user_name, detect_server, drop_user
 from .connection import ConnectionSettings, admin_settings_from_env, connect, unreachable_reason
 from .verification import verify_with_witness
 
@@ -31,26 +31,39 @@ class UsageError(Exception):
     """A mistake in the command line or the environment; the message says how to fix it."""
 
 
+def user_name(value: str) -> str:
+    """argparse type of --user: a name every MySQL server accepts, refused before any connection."""
+    try:
+        check_user_name(value)
+    except ValueError as exc:
+        direction = 'give a name' if not value else 'shorten it'
+        raise argparse.ArgumentTypeError(f'{exc}; {direction}') from None
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog='mysql-datadog-user',
         description="Set up the Datadog Agent's least-privilege MySQL/MariaDB user.",
         epilog='Admin connection: MYSQL_HOST (127.0.0.1), MYSQL_PORT (3306), MYSQL_ROOT_USER (root), '
-        'MYSQL_ROOT_PASSWORD (empty). The Agent user password: DD_MYSQL_PASSWORD.',
+        'MYSQL_ROOT_PASSWORD (empty). The Agent user: DD_MYSQL_USER (datadog), its password DD_MYSQL_PASSWORD.',
     )
     commands = parser.add_subparsers(dest='command', required=True, metavar='COMMAND')
+    # DD_MYSQL_USER, as the image's init script (initdb/10-datadog-user.sh) reads it.
+    default_user = os.environ.get('DD_MYSQL_USER') or DATADOG_USER
+    user_help = f'account name (default: DD_MYSQL_USER, else {DATADOG_USER}; now {default_user})'.replace('%', '%%')
     commands.add_parser('probe', help='say whether the admin account can log in, and if not why')
     apply_parser = commands.add_parser('apply', help='create the Agent user (never changes an existing one)')
-    apply_parser.add_argument('--user', default=DATADOG_USER, help='account name (default: %(default)s)')
+    apply_parser.add_argument('--user', type=user_name, default=default_user, help=user_help)
     apply_parser.add_argument(
         '--replace-existing',
         action='store_true',
-        help='drop and recreate the account if it exists (its password and grants change)',
+        help='drop every account of that name (at any host) and create it anew (password and grants change)',
     )
     verify_parser = commands.add_parser('verify', help='check the Agent user has exactly what it needs')
-    verify_parser.add_argument('--user', default=DATADOG_USER, help='account name (default: %(default)s)')
-    drop_parser = commands.add_parser('drop', help="drop the account 'NAME'@'%%' (nothing happens if absent)")
-    drop_parser.add_argument('--user', required=True, help='account name to drop')
+    verify_parser.add_argument('--user', type=user_name, default=default_user, help=user_help)
+    drop_parser = commands.add_parser('drop', help='drop every account named NAME, at any host (nothing if absent)')
+    drop_parser.add_argument('--user', type=user_name, required=True, help='account name to drop')
     return parser
 
 
@@ -75,14 +88,14 @@ def run_probe(admin: ConnectionSettings) -> int:
     return EXIT_OK
 
 
-def run_apply(admin: ConnectionSettings, user: str, replace_existing: bool) -> int:
-    server = apply(admin, agent_password(), user, replace_existing=replace_existing)
+def run_apply(admin: ConnectionSettings, user: str, password: str, replace_existing: bool) -> int:
+    server = apply(admin, password, user, replace_existing=replace_existing)
     print(f"created '{user}'@'%' on {server} at {admin.address}")
     return EXIT_OK
 
 
-def run_verify(admin: ConnectionSettings, user: str) -> int:
-    settings = admin.as_user(user, agent_password())
+def run_verify(admin: ConnectionSettings, user: str, password: str) -> int:
+    settings = admin.as_user(user, password, credentials=f'{user!r} is --user, its password DD_MYSQL_PASSWORD')
     reason = unreachable_reason(settings)
     if reason:
         print(f'error: {reason}', file=sys.stderr)
@@ -94,13 +107,15 @@ def run_verify(admin: ConnectionSettings, user: str) -> int:
 
 
 def run_drop(admin: ConnectionSettings, user: str) -> int:
-    existed = drop_user(admin, user)
-    print(f"dropped '{user}'@'%'" if existed else f"no account '{user}'@'%'; nothing to drop")
+    dropped = drop_user(admin, user)
+    print(f'dropped {", ".join(dropped)}' if dropped else f'no account named {user!r}; nothing to drop')
     return EXIT_OK
 
 
 def run(args: argparse.Namespace) -> int:
+    # Every setting is checked before the first connection.
     admin = admin_settings()
+    password = agent_password() if args.command in ('apply', 'verify') else ''
     if args.command != 'verify':
         reason = unreachable_reason(admin)
         if reason:
@@ -109,9 +124,9 @@ def run(args: argparse.Namespace) -> int:
     if args.command == 'probe':
         return run_probe(admin)
     if args.command == 'apply':
-        return run_apply(admin, args.user, args.replace_existing)
+        return run_apply(admin, args.user, password, args.replace_existing)
     if args.command == 'verify':
-        return run_verify(admin, args.user)
+        return run_verify(admin, args.user, password)
     return run_drop(admin, args.user)
 
 

@@ -18,7 +18,7 @@ ACCESS_DENIED_NO_PASSWORD = 1698
 # CR_SERVER_LOST: the connection opened but the server did not answer (read timed out) or hung up.
 SERVER_LOST = 2013
 
-ADMIN_FIX = 'check the user name and password (the admin account comes from MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD)'
+ADMIN_CREDENTIALS = 'the admin account comes from MYSQL_ROOT_USER/MYSQL_ROOT_PASSWORD'
 SOCKET_AUTH_FIX = (
     'create an admin account with a password (as root on the server: '
     "CREATE USER 'dd_admin'@'127.0.0.1' IDENTIFIED BY '<password>'; "
@@ -38,6 +38,8 @@ class ConnectionSettings:
     connect_timeout: float = 5.0
     # Bounds every read and write too, so a server that accepts and never answers cannot hang us.
     read_timeout: float = 30.0
+    # Where the user name and password came from, said when the server refuses them.
+    credentials: str = ADMIN_CREDENTIALS
 
     def __repr__(self) -> str:
         return f'ConnectionSettings(host={self.host!r}, port={self.port}, user={self.user!r}, password=***)'
@@ -46,9 +48,10 @@ class ConnectionSettings:
     def address(self) -> str:
         return f'{self.host}:{self.port}'
 
-    def as_user(self, user: str, password: str) -> ConnectionSettings:
-        """The same server, as another account."""
-        return replace(self, user=user, password=password)
+    def as_user(self, user: str, password: str, credentials: str | None = None) -> ConnectionSettings:
+        """The same server, as another account; ``credentials`` says where its name and password come from."""
+        credentials = credentials or f'the password is the one given for {user!r}'
+        return replace(self, user=user, password=password, credentials=credentials)
 
 
 def admin_settings_from_env(env: Mapping[str, str] | None = None) -> ConnectionSettings:
@@ -127,5 +130,7 @@ def describe_failure(settings: ConnectionSettings, exc: BaseException) -> str:
                 f'{where}: access denied for root with an empty password; if root logs in through the unix '
                 f'socket (unix_socket/auth_socket, the default on a stock MySQL/MariaDB): {SOCKET_AUTH_FIX}'
             )
-        return f'{where}: access denied for {settings.user!r}; {ADMIN_FIX}'
+        return (
+            f'{where}: access denied for {settings.user!r}; check the user name and password ({settings.credentials})'
+        )
     return f'{where}: cannot log in as {settings.user!r}: {message}'

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import pymysql
 
-from .accounts import MAX_USER_CONNECTIONS, ServerInfo, detect_server
+from .accounts import MAX_USER_CONNECTIONS, ServerInfo, account_hosts, account_name, detect_server
 from .connection import ConnectionSettings, connect, describe_failure, error_code, unreachable_reason
 
 CHECK_NAMES = (
@@ -18,6 +18,7 @@ CHECK_NAMES = (
     'no_write_privileges',
     'create_denied',
     'connection_limit',
+    'same_name_accounts',
 )
 
 # What create_denied tries to create; only an over-privileged account succeeds.
@@ -39,6 +40,14 @@ FORBIDDEN_PRIVILEGES = frozenset(
         'UPDATE',
     }
 )
+
+# What any account of the Agent user's name may hold: the documented grants (REPLICATION CLIENT, which
+# MariaDB 10.5+ lists as BINLOG MONITOR, SLAVE/REPLICA MONITOR on MariaDB 10.5.9+, PROCESS) and
+# SELECT on performance_schema.
+DOCUMENTED_GLOBAL_PRIVILEGES = frozenset(
+    {'USAGE', 'REPLICATION CLIENT', 'BINLOG MONITOR', 'SLAVE MONITOR', 'REPLICA MONITOR', 'PROCESS'}
+)
+DOCUMENTED_SCHEMA_PRIVILEGES = frozenset({('performance_schema', 'SELECT')})
 
 # ER_DBACCESS_DENIED_ERROR, ER_ACCESS_DENIED_ERROR, ER_TABLEACCESS_DENIED_ERROR,
 # ER_SPECIFIC_ACCESS_DENIED_ERROR, ER_ACCESS_DENIED_NO_PASSWORD_ERROR
@@ -198,9 +207,51 @@ def verify(settings: ConnectionSettings, *, witness_thread_id: int | None = None
     return results
 
 
+def check_same_name_accounts(admin_conn, user: str) -> CheckResult:
+    """As admin: every account named ``user``, at any host, holds only the documented privileges.
+
+    A login may match another host's account of the same name (``'user'@'localhost'`` before
+    ``'user'@'%'`` for a client on 127.0.0.1), so a least-privilege proof covers all of them.
+    """
+    try:
+        accounts = [account_name(user, host) for host in account_hosts(admin_conn, user)]
+        extra: dict[tuple[str, str], list[str]] = {}  # (account, where) -> privileges beyond the documented ones
+        with admin_conn.cursor() as cursor:
+            for level, table, scope in (
+                ('global', 'USER_PRIVILEGES', "''"),
+                ('schema', 'SCHEMA_PRIVILEGES', 'TABLE_SCHEMA'),
+                ('table', 'TABLE_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)"),
+                ('column', 'COLUMN_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME)"),
+            ):
+                for account in accounts:
+                    columns = f'{scope}, PRIVILEGE_TYPE, IS_GRANTABLE'
+                    cursor.execute(f'SELECT {columns} FROM information_schema.{table} WHERE GRANTEE = %s', (account,))
+                    for where, privilege, grantable in cursor.fetchall():
+                        privilege = privilege.upper()
+                        documented = (level == 'global' and privilege in DOCUMENTED_GLOBAL_PRIVILEGES) or (
+                            level == 'schema' and (where, privilege) in DOCUMENTED_SCHEMA_PRIVILEGES
+                        )
+                        if not documented or grantable.upper() == 'YES':
+                            grant = ' WITH GRANT OPTION' if grantable.upper() == 'YES' else ''
+                            extra.setdefault((account, where or '*.*'), []).append(privilege + grant)
+    except pymysql.MySQLError as exc:
+        return CheckResult('same_name_accounts', False, f'listing the accounts named {user!r} failed: {exc}')
+    if extra:
+        held = '; '.join(
+            f'{account} holds {", ".join(privileges)} on {where}' for (account, where), privileges in extra.items()
+        )
+        return CheckResult('same_name_accounts', False, f'more than the documented privileges: {held}')
+    return CheckResult('same_name_accounts', True, f'only the documented privileges: {", ".join(accounts)}')
+
+
 def verify_with_witness(settings: ConnectionSettings, admin: ConnectionSettings) -> list[CheckResult]:
-    """:func:`verify`, with a session of ``admin`` open for ``process`` to find when ``admin`` can log in."""
-    if unreachable_reason(admin) is not None:
-        return verify(settings)
+    """:func:`verify`, with a session of ``admin`` open for ``process`` to find, then
+    ``same_name_accounts`` as ``admin`` (which fails when ``admin`` cannot log in)."""
+    if (reason := unreachable_reason(admin)) is not None:
+        unlisted = f'the accounts named {settings.user!r} at other hosts could not be listed: {reason}'
+        return [*verify(settings), CheckResult('same_name_accounts', False, unlisted)]
     with closing(connect(admin)) as witness:
-        return verify(settings, witness_thread_id=witness.thread_id())
+        return [
+            *verify(settings, witness_thread_id=witness.thread_id()),
+            check_same_name_accounts(witness, settings.user),
+        ]

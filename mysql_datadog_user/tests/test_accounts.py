@@ -18,6 +18,7 @@ from mysql_datadog_user import (
 )
 from mysql_datadog_user.connection import ACCESS_DENIED, error_code
 
+from .common import create_at_hosts, hosts_of
 from .conftest import fetch_grants, new_account_name, new_password, password_hash
 
 
@@ -51,14 +52,25 @@ def test_apply_never_changes_an_existing_account(admin, account_name, admin_conn
     assert unreachable_reason(admin.as_user(account_name, other)) is not None
 
 
-def test_apply_refuses_a_name_that_exists_at_another_host(admin, account_name, admin_conn):
-    with admin_conn.cursor() as cursor:
-        cursor.execute("CREATE USER %s@'localhost' IDENTIFIED BY %s", (account_name, new_password()))
-    with pytest.raises(AccountExists):
+def test_apply_refuses_while_any_account_of_the_name_exists_and_names_them_all(admin, account_name, admin_conn):
+    create_at_hosts(admin, account_name, 'localhost', '127.0.0.1')
+
+    with pytest.raises(AccountExists) as excinfo:
         apply(admin, new_password(), account_name)
-    with admin_conn.cursor() as cursor:
-        cursor.execute('SELECT Host FROM mysql.user WHERE User = %s', (account_name,))
-        assert cursor.fetchall() == (('localhost',),)
+
+    for host in ('localhost', '127.0.0.1'):
+        assert f"'{account_name}'@'{host}'" in str(excinfo.value)
+    assert hosts_of(admin, account_name) == ['127.0.0.1', 'localhost']
+
+
+def test_replace_existing_replaces_the_accounts_of_the_name_at_every_host(admin, account_name, admin_conn):
+    create_at_hosts(admin, account_name, 'localhost', '127.0.0.1', '%')
+    password = new_password()
+
+    apply(admin, password, account_name, replace_existing=True)
+
+    assert hosts_of(admin, account_name) == ['%']
+    assert [result for result in verify(admin.as_user(account_name, password)) if not result.passed] == []
 
 
 def test_replace_existing_recreates_the_account_with_the_new_password_and_only_the_documented_grants(
@@ -110,11 +122,13 @@ def test_apply_rejects_an_empty_password(admin, account_name):
     assert not user_exists(admin, account_name)
 
 
-def test_drop_user_is_idempotent(admin, account_name):
+def test_drop_user_drops_the_name_at_every_host_and_is_idempotent(admin, account_name, admin_conn):
     apply(admin, new_password(), account_name)
-    assert drop_user(admin, account_name) is True
+    create_at_hosts(admin, account_name, 'localhost', grant='SELECT ON mysql.db')
+
+    assert drop_user(admin, account_name) == [f"'{account_name}'@'%'", f"'{account_name}'@'localhost'"]
     assert not user_exists(admin, account_name)
-    assert drop_user(admin, account_name) is False
+    assert drop_user(admin, account_name) == []
 
 
 @pytest.fixture

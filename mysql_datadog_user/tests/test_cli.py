@@ -9,8 +9,8 @@ import pytest
 from mysql_datadog_user import CHECK_NAMES, apply, user_exists
 from mysql_datadog_user.cli import EXIT_ACCOUNT_EXISTS, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, main
 
+from .common import closed_port, create_at_hosts
 from .conftest import fetch_grants, new_password, password_hash
-from .test_probe import closed_port
 
 
 @pytest.fixture
@@ -44,7 +44,8 @@ def test_apply_verify_drop(admin, admin_env, account_name, agent_password, capsy
     lines = out.splitlines()
     assert lines[0].startswith(f"created '{account_name}'@'%'")
     assert [line.split(':')[0] for line in lines[1:-2]] == [f'PASS {name}' for name in CHECK_NAMES]
-    assert lines[-2:] == [f"dropped '{account_name}'@'%'", f"no account '{account_name}'@'%'; nothing to drop"]
+    assert lines[-2][:8] == 'dropped ' and f"'{account_name}'@'%'" in lines[-2]
+    assert lines[-1].startswith('no account') and account_name in lines[-1]
     assert agent_password not in out
     assert not user_exists(admin, account_name)
 
@@ -69,12 +70,42 @@ def test_apply_leaves_an_existing_account_and_names_the_opt_in(
     assert agent_password not in capsys.readouterr().out
 
 
-def test_verify_fails_for_a_wrong_password(admin, admin_env, account_name, agent_password, capsys):
+def test_verify_with_a_wrong_password_names_where_the_password_comes_from(
+    admin, admin_env, account_name, agent_password, capsys
+):
     apply(admin, new_password(), account_name)
     assert main(['verify', '--user', account_name]) == EXIT_UNREACHABLE
     captured = capsys.readouterr()
     [line] = captured.err.splitlines()
     assert 'access denied' in line and account_name in line and agent_password not in line
+    assert 'DD_MYSQL_PASSWORD' in line and 'MYSQL_ROOT' not in line
+
+
+def test_apply_refuses_and_names_every_account_of_the_name(admin, admin_env, account_name, agent_password, capsys):
+    apply(admin, new_password(), account_name)
+    create_at_hosts(admin, account_name, 'localhost')
+
+    assert main(['apply', '--user', account_name]) == EXIT_ACCOUNT_EXISTS
+    error = capsys.readouterr().err
+    assert f"'{account_name}'@'%'" in error and f"'{account_name}'@'localhost'" in error
+
+
+def test_verify_fails_while_another_account_of_the_name_holds_more(
+    admin, admin_env, account_name, agent_password, capsys
+):
+    apply(admin, agent_password, account_name)
+    create_at_hosts(admin, account_name, 'localhost')
+
+    assert main(['verify', '--user', account_name]) == EXIT_FAILED
+    [failed] = [line for line in capsys.readouterr().out.splitlines() if line.startswith('FAIL')]
+    assert failed.startswith('FAIL same_name_accounts:') and f"'{account_name}'@'localhost'" in failed
+
+
+def test_replace_existing_leaves_one_account_that_verifies(admin, admin_env, account_name, agent_password, capsys):
+    create_at_hosts(admin, account_name, 'localhost', '127.0.0.1')
+
+    assert main(['apply', '--user', account_name, '--replace-existing']) == 0
+    assert main(['verify', '--user', account_name]) == 0
 
 
 def test_verify_reports_each_failed_check(admin, admin_env, account_name, agent_password, admin_conn, capsys):
@@ -109,9 +140,25 @@ def test_a_bad_port_is_a_usage_error(monkeypatch, capsys):
     assert capsys.readouterr().err.strip() == "error: MYSQL_PORT must be a TCP port number (1-65535), not 'mysql'"
 
 
-def test_a_too_long_user_name_is_a_usage_error(admin_env, agent_password, capsys):
-    assert main(['apply', '--user', 'x' * 40]) == EXIT_USAGE
-    assert 'user name must have 1 to 32 characters' in capsys.readouterr().err
+@pytest.mark.parametrize('command', ['apply', 'verify', 'drop'])
+@pytest.mark.parametrize('name, direction', [('x' * 33, 'shorten'), ('', 'give a name')])
+def test_a_user_name_out_of_range_is_refused_before_connecting(
+    command, name, direction, monkeypatch, agent_password, capsys
+):
+    monkeypatch.setenv('MYSQL_PORT', str(closed_port()))  # a connection attempt would end in exit 3
+    with pytest.raises(SystemExit) as excinfo:
+        main([command, '--user', name])
+    assert excinfo.value.code == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert '--user' in error and '1 to 32 characters' in error and direction in error
+
+
+@pytest.mark.parametrize('command', ['apply', 'verify'])
+def test_a_missing_agent_password_is_refused_before_connecting(command, monkeypatch, capsys):
+    monkeypatch.setenv('MYSQL_PORT', str(closed_port()))
+    monkeypatch.delenv('DD_MYSQL_PASSWORD', raising=False)
+    assert main([command]) == EXIT_USAGE
+    assert 'DD_MYSQL_PASSWORD' in capsys.readouterr().err
 
 
 def test_drop_needs_a_user_name(capsys):

@@ -1,5 +1,6 @@
 """initdb/10-datadog-user.sh, run as the mysql image's entrypoint would, with docker_process_sql
-replaced by the local mysql client (or by `cat`, to read the SQL it sends)."""
+replaced by the local mysql client (or by `cat`, to read the SQL it sends; SERVER_VERSION then
+answers the script's SELECT VERSION())."""
 
 import os
 import re
@@ -18,8 +19,9 @@ INIT_SCRIPT = Path(__file__).resolve().parents[1] / 'initdb' / '10-datadog-user.
 HARNESS = (
     'set -eo pipefail\n'
     'mysql_error() { echo "$*" >&2; exit 1; }\n'
-    'docker_process_sql() { if [ -n "${SQL_TO_STDOUT:-}" ]; then cat; else "$MYSQL_CLIENT" --protocol=tcp '
-    '-h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ROOT_USER" "$@"; fi; }\n'
+    'docker_process_sql() { if [ -n "${SQL_TO_STDOUT:-}" ]; then '
+    'if [[ "$*" == *--skip-column-names* ]]; then cat >/dev/null; echo "${SERVER_VERSION:-8.4.3}"; else cat; fi; '
+    'else "$MYSQL_CLIENT" --protocol=tcp -h "$MYSQL_HOST" -P "$MYSQL_PORT" -u "$MYSQL_ROOT_USER" "$@"; fi; }\n'
     '. "$1"\n'
 )
 
@@ -66,16 +68,36 @@ def test_default_user_is_datadog_and_both_values_go_as_hex(init_script):
     assert done.stdout.endswith((SQL_DIR / 'datadog_user.sql').read_text(encoding='utf-8'))
 
 
+@pytest.mark.parametrize(
+    ('server_version', 'slave_monitor'),
+    [
+        ('8.4.3', False),
+        ('10.5.8-MariaDB', False),
+        ('10.5.9-MariaDB', True),
+        ('10.11.11-MariaDB-0+deb12u1', True),
+        ('11.8.9-MariaDB-0+deb13u1', True),
+    ],
+)
+def test_mariadb_10_5_9_and_later_also_get_the_mariadb_sql_in_the_same_session(
+    init_script, server_version, slave_monitor
+):
+    done = run_init(init_script, SQL_TO_STDOUT='1', DD_MYSQL_PASSWORD='pw', SERVER_VERSION=server_version)
+    assert done.returncode == 0, done.stderr
+    base_sql = (SQL_DIR / 'datadog_user.sql').read_text(encoding='utf-8')
+    mariadb_sql = (SQL_DIR / 'datadog_user_mariadb.sql').read_text(encoding='utf-8')
+    assert done.stdout.endswith(base_sql + mariadb_sql if slave_monitor else base_sql)
+
+
 def test_init_script_creates_the_same_user_as_apply(admin, account_name, client_env, init_script, admin_conn):
     password = new_password()
     done = run_init(init_script, **client_env, DD_MYSQL_USER=account_name, DD_MYSQL_PASSWORD=password)
     assert done.returncode == 0, done.stderr
     assert unreachable_reason(admin.as_user(account_name, password)) is None
-    # The image runs MySQL, which has no SLAVE MONITOR: apply's grants less that one are the script's.
+    # The same grants as apply on this server (on MariaDB 10.5.9+ that includes SLAVE MONITOR).
     other = f'{account_name}b'
     try:
         apply(admin, new_password(), other)
-        apply_grants = privileges(fetch_grants(admin_conn, other), other) - {('SLAVE MONITOR', '*.*')}
+        apply_grants = privileges(fetch_grants(admin_conn, other), other)
     finally:
         with admin_conn.cursor() as cursor:
             cursor.execute("DROP USER IF EXISTS %s@'%%'", (other,))

@@ -6,7 +6,7 @@ from contextlib import ExitStack, closing
 import pymysql
 import pytest
 
-from mysql_datadog_user import CHECK_NAMES, MAX_USER_CONNECTIONS, apply, connect, verify
+from mysql_datadog_user import CHECK_NAMES, MAX_USER_CONNECTIONS, apply, connect, verify, verify_with_witness
 from mysql_datadog_user.verification import ACCESS_DENIED_ERRORS, CONNECTION_LIMIT_ERRORS, PROBE_DATABASE
 
 from .conftest import fetch_grants, new_password, wait_until_no_sessions
@@ -118,9 +118,9 @@ def test_sixth_concurrent_connection_is_refused(agent_settings, admin_conn):
         conn.ping(reconnect=False)
 
 
-def test_verify_passes_every_named_check(agent_settings, admin_conn):
+def test_verify_passes_every_named_check(agent_settings, admin, admin_conn):
     wait_until_no_sessions(admin_conn, agent_settings.user)
-    results = verify(agent_settings, witness_thread_id=admin_conn.thread_id())
+    results = verify_with_witness(agent_settings, admin)
     assert [result.name for result in results] == list(CHECK_NAMES)
     assert [result for result in results if not result.passed] == []
     assert all(result.detail for result in results)

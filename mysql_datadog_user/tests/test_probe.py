@@ -9,14 +9,8 @@ import pytest
 from mysql_datadog_user import ConnectionSettings, unreachable_reason
 from mysql_datadog_user.connection import describe_failure
 
+from .common import closed_port
 from .conftest import new_password
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: bound once to get a free number, then released."""
-    with closing(socket.socket()) as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def assert_one_line_naming(reason: str | None, address: str, *fragments: str, secret: str = '') -> None:

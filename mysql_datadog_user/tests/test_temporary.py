@@ -1,5 +1,6 @@
-"""temporary_accounts: created for the block, dropped at its end unless kept; reserved names are replaced."""
+"""temporary_accounts and run_accounts: made for the block, dropped at its end unless kept; never another's."""
 
+import secrets
 import shlex
 import stat
 import subprocess
@@ -10,17 +11,20 @@ import pymysql
 import pytest
 
 from mysql_datadog_user import (
+    AccountExists,
     ConnectionSettings,
     ServerInfo,
     TemporaryAccounts,
     apply,
     connect,
+    run_accounts,
     temporary_accounts,
     unreachable_reason,
     user_exists,
     verify_with_witness,
 )
 
+from .common import create_at_hosts, hosts_of
 from .conftest import drop_everywhere, new_account_name, new_password
 
 
@@ -43,7 +47,7 @@ def database_exists(admin, name: str) -> bool:
 
 def test_accounts_work_inside_the_block_and_are_gone_after_it(admin, names):
     with temporary_accounts(admin, **names) as accounts:
-        assert accounts.replaced == []
+        assert accounts.dropped_leftovers == []
         assert [str(result) for result in verify_with_witness(accounts.agent, admin) if not result.passed] == []
         assert unreachable_reason(accounts.app) is None
         with closing(connect(accounts.app)) as conn, conn.cursor() as cursor:
@@ -80,16 +84,78 @@ def test_keep_leaves_the_accounts_and_their_passwords_work(admin, names):
     assert database_exists(admin, names['database'])
 
 
-def test_a_leftover_of_the_same_name_is_replaced_and_named(admin, names):
+def test_an_existing_account_of_either_name_is_never_changed(admin, names):
     left_over = new_password()
+    create_at_hosts(admin, names['app_user'], 'localhost')
     apply(admin, left_over, names['agent_user'])
 
-    with temporary_accounts(admin, **names) as accounts:
-        assert accounts.replaced == [names['agent_user']]
-        assert unreachable_reason(admin.as_user(names['agent_user'], left_over)) is not None
-        assert unreachable_reason(accounts.agent) is None
+    with pytest.raises(AccountExists):
+        with temporary_accounts(admin, **names):
+            pytest.fail('the block must not run')
 
-    assert not user_exists(admin, names['agent_user'])
+    assert unreachable_reason(admin.as_user(names['agent_user'], left_over)) is None
+    assert hosts_of(admin, names['app_user']) == ['localhost']
+
+
+@pytest.fixture
+def prefixes(admin):
+    """Prefixes of the test's own for run_accounts; whatever is left under them is dropped afterwards."""
+    stem = f'dd_t{secrets.token_hex(2)}'
+    chosen = {'agent_prefix': f'{stem}_a', 'app_prefix': f'{stem}_b', 'database_prefix': f'{stem}_db'}
+    yield chosen
+    with closing(connect(admin)) as conn, conn.cursor() as cursor:
+        cursor.execute('SELECT User FROM mysql.user WHERE User LIKE %s', (f'{stem}%',))
+        for (user,) in cursor.fetchall():
+            drop_everywhere(admin, user)
+        cursor.execute('SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME LIKE %s', (f'{stem}%',))
+        for (database,) in cursor.fetchall():
+            cursor.execute(f'DROP DATABASE `{database}`')
+
+
+def test_runs_at_once_have_names_of_their_own_and_never_drop_each_others(admin, prefixes):
+    with run_accounts(admin, **prefixes) as first, run_accounts(admin, **prefixes) as second:
+        assert first.agent.user != second.agent.user
+        assert first.database != second.database
+        assert second.dropped_leftovers == []
+        for accounts in (first, second):
+            assert accounts.agent.user.startswith(prefixes['agent_prefix'] + '_')
+            assert unreachable_reason(accounts.agent) is None
+            assert unreachable_reason(accounts.app) is None
+
+    assert not user_exists(admin, first.agent.user)
+    assert not user_exists(admin, second.app.user)
+
+
+def test_a_killed_runs_leftovers_are_dropped_and_named_a_live_runs_kept(admin, prefixes):
+    dead, live = secrets.token_hex(4), secrets.token_hex(4)
+    for suffix in (dead, live):
+        apply(admin, new_password(), f'{prefixes["agent_prefix"]}_{suffix}')
+        create_at_hosts(admin, f'{prefixes["app_prefix"]}_{suffix}', 'localhost', grant='USAGE ON *.*')
+    with closing(connect(admin)) as live_run, live_run.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE `{prefixes["database_prefix"]}_{dead}`')
+        cursor.execute('SELECT GET_LOCK(%s, 0)', (f'{prefixes["agent_prefix"]}_{live}',))
+
+        with run_accounts(admin, **prefixes) as accounts:
+            assert sorted(accounts.dropped_leftovers) == sorted([
+                f"'{prefixes['agent_prefix']}_{dead}'@'%'",
+                f"'{prefixes['app_prefix']}_{dead}'@'localhost'",
+                f'database {prefixes["database_prefix"]}_{dead}',
+            ])  # fmt: skip
+
+        assert user_exists(admin, f'{prefixes["agent_prefix"]}_{live}')
+        assert user_exists(admin, f'{prefixes["app_prefix"]}_{live}')
+    assert not user_exists(admin, f'{prefixes["agent_prefix"]}_{dead}')
+    assert not database_exists(admin, f'{prefixes["database_prefix"]}_{dead}')
+
+
+def test_kept_run_accounts_are_not_taken_for_leftovers(admin, prefixes):
+    with run_accounts(admin, keep=True, **prefixes) as kept:
+        pass
+    with run_accounts(admin, **prefixes) as later:
+        assert later.dropped_leftovers == []
+
+    assert unreachable_reason(kept.agent) is None
+    assert database_exists(admin, kept.database)
 
 
 def test_a_failed_creation_drops_what_was_created_and_raises(admin, names):
@@ -167,3 +233,13 @@ def test_removal_commands_quote_names_that_need_it():
         'mysql-datadog-user drop --user app',
         'DROP DATABASE `shop-db``s`',
     ]
+
+
+def test_a_refused_login_of_a_block_account_blames_what_changed_it_not_the_admin_settings(admin, names):
+    with temporary_accounts(admin, **names) as accounts:
+        with closing(connect(admin)) as conn, conn.cursor() as cursor:
+            cursor.execute("ALTER USER %s@'%%' IDENTIFIED BY 'changed by someone else'", (names['agent_user'],))
+        reason = unreachable_reason(accounts.agent)
+
+    assert reason and 'access denied' in reason and names['agent_user'] in reason
+    assert 'MYSQL_ROOT' not in reason and 'changed' in reason

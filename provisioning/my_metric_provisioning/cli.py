@@ -1,8 +1,9 @@
-"""`my-metric-provision validate | apply | destroy | snapshot | calendar | forecast`."""
+"""`my-metric-provision validate | plan | apply | destroy | snapshot | calendar | forecast`."""
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from dataclasses import fields
@@ -19,7 +20,12 @@ DEFAULT_TIMEZONE = "America/New_York"
 DRY_RUN_HANDLE = "@your-handle"
 ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
 MAX_SNAPSHOT_MINUTES = 7 * 24 * 60
-NOTIFY_PURPOSE = {"apply": "notify from the monitor and downtimes", "snapshot": "send the snapshot to"}
+NOTIFY_PURPOSE = {
+    "plan": "notify from the monitor and downtimes",
+    "apply": "notify from the monitor and downtimes",
+    "snapshot": "send the snapshot to",
+}
+CHANGES_EXIT = 4  # plan: there are changes to make (like `terraform plan -detailed-exitcode`'s 2, which is taken)
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe's reader left behind
 
 
@@ -32,6 +38,30 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message}. See {self.prog} --help.")
+
+
+def number(kind, low, high=None, above=False):
+    """An argparse type: a finite `kind` from `low` (or above it) to `high`; the error names the range."""
+    if above:
+        wanted = f"a number above {low:g}"
+    else:
+        wanted = f"a {'whole ' if kind is int else ''}number from {low:g}" + (f" to {high:g}" if high else " up")
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
+        too_low = value <= low if above else value < low
+        if not math.isfinite(value) or too_low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {wanted}")
+        return value
+
+    return parse
+
+
+# datetime's last year is 9999; proving a year's coverage reads into the next one
+YEAR = number(int, 2, 9998)
 
 
 def resolve_integration_dir(option: str | None) -> Path:
@@ -109,21 +139,23 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(validate, defaults=False)
     validate.add_argument(
         "--year",
-        type=int,
+        type=YEAR,
         default=date.today().year,
         help="year over which downtime coverage is proven (default: the current year)",
     )
 
     for name, text in (
-        ("apply", "create or update everything in the org"),
+        ("plan", "show what apply would change in the org, object by object (exit 4 when there is a change)"),
+        ("apply", "make the org match the assets, writing only what differs"),
         ("destroy", "remove what apply made"),
         ("snapshot", "snapshot the my_metric graph over the last minutes and @-mention a handle with it"),
     ):
         sub = commands.add_parser(name, help=text)
         _add_common_options(sub, defaults=False)
-        sub.add_argument(
-            "--dry-run", action="store_true", help="print the plan and payloads; no network, no keys needed"
-        )
+        if name != "plan":
+            sub.add_argument(
+                "--dry-run", action="store_true", help="print the payloads offline: no network, no keys needed"
+            )
         sub.add_argument(
             "--site",
             default=os.environ.get("DD_SITE", "datadoghq.com"),
@@ -133,38 +165,40 @@ def build_parser() -> argparse.ArgumentParser:
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
         if name == "snapshot":
-            sub.add_argument("--minutes", type=int, default=5, help="timeframe of the snapshot (default 5)")
-        else:
             sub.add_argument(
-                "--full-scan",
-                action="store_true",
-                help="also list every dashboard and downtime of the org to find marked ones the monitor lost track of",
+                "--minutes",
+                type=number(int, 1, MAX_SNAPSHOT_MINUTES),
+                default=5,
+                help="timeframe of the snapshot (default 5)",
             )
         sub.add_argument(
-            "--max-retries", type=int, default=3, help="retries on 429, 5xx and network errors (default 3)"
+            "--max-retries",
+            type=number(int, 0, 100),
+            default=3,
+            help="retries on 429, 5xx and network errors (default 3)",
         )
         sub.add_argument(
             "--connect-timeout",
-            type=float,
+            type=number(float, 0, above=True),
             default=Settings.connect_timeout,
             help=f"seconds to open each connection to Datadog (default {Settings.connect_timeout:g})",
         )
         sub.add_argument(
             "--read-timeout",
-            type=float,
+            type=number(float, 0, above=True),
             default=Settings.read_timeout,
             help=f"seconds to wait for Datadog's answer to each request (default {Settings.read_timeout:g})",
         )
         sub.add_argument(
             "--deadline",
-            type=float,
+            type=number(float, 0, above=True),
             default=Settings.deadline,
             help=f"seconds for the whole command, retries included; then it stops with exit 3 "
             f"(default {Settings.deadline:g})",
         )
         sub.add_argument(
             "--retry-backoff",
-            type=float,
+            type=number(float, 0),
             default=2.0,
             help="backoff factor in seconds when no rate-limit header says how long to wait",
         )
@@ -179,29 +213,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_picture_commands(commands) -> None:
-    """`calendar` and `forecast`: offline pictures and figures (matplotlib is imported only when they run)."""
+    """`calendar` and `forecast`: offline pictures and figures, with the `pictures` extra (numpy, matplotlib)."""
     calendar = commands.add_parser("calendar", help="draw the downtime week (PNG or SVG) in --timezone")
     _add_common_options(calendar, defaults=False)
     calendar.add_argument("--output", required=True, help="picture to write, .png or .svg")
-    calendar.add_argument("--year", type=int, help="year whose clock changes are drawn (default: this year)")
+    calendar.add_argument("--year", type=YEAR, help="year whose clock changes are drawn (default: this year)")
     calendar.add_argument("--data", help="also write the grid behind the picture as JSON to this file")
     forecast = commands.add_parser("forecast", help="estimate the monitor's notifications per week for one host")
     _add_common_options(forecast, defaults=False)
     forecast.add_argument("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
     forecast.add_argument("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
     forecast.add_argument("--json", action="store_true", help="print the figures as JSON")
-    forecast.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
-    forecast.add_argument("--weeks", type=int, default=52, help="simulated weeks (default 52)")
-    forecast.add_argument("--output", help="draw one simulated weekday to this .png or .svg")
+    forecast.add_argument("--output", help="draw notifications per week against each threshold (.png or .svg)")
     forecast.add_argument(
-        "--target-warnings-per-week", type=float, help="propose thresholds giving about this many warnings a week"
+        "--target-warnings-per-week",
+        type=number(float, 0, above=True),
+        help="propose thresholds giving about this many warnings a week",
     )
     forecast.add_argument(
-        "--target-alerts-per-week", type=float, help="with --target-warnings-per-week (default: a tenth of it)"
+        "--target-alerts-per-week",
+        type=number(float, 0, above=True),
+        help="with --target-warnings-per-week (default: a tenth of it)",
     )
+
+
+PICTURES_EXTRA = (
+    "pip install 'my-metric-provisioning[pictures]' (from a checkout: pip install ../agent_standin -e '.[pictures]'; "
+    "the package's test environment from uv.lock has it)"
+)
 
 
 def run_picture_command(args, integration_dir: Path, out) -> int:
+    import importlib.util
+
+    needed = ("matplotlib",) if args.command == "calendar" else ("numpy", "matplotlib", "agent_standin")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"{args.command} needs the pictures extra ({', '.join(missing)} not installed): {PICTURES_EXTRA}."
+        )
     if args.command == "calendar":
         from my_metric_provisioning import downtime_calendar
 
@@ -216,16 +266,9 @@ def run_picture_command(args, integration_dir: Path, out) -> int:
     return forecast.run(args, out)
 
 
-def check_minutes(minutes: int) -> int:
-    if not 1 <= minutes <= MAX_SNAPSHOT_MINUTES:
-        raise UsageError(
-            f"--minutes {minutes}: give a number of minutes from 1 to {MAX_SNAPSHOT_MINUTES}, e.g. --minutes 5."
-        )
-    return minutes
-
-
 def _settings(args) -> Settings:
     notify = getattr(args, "notify", None)
+    args.dry_run = getattr(args, "dry_run", False)
     if args.command in NOTIFY_PURPOSE:
         if notify is None and args.dry_run and args.command == "apply":
             notify = DRY_RUN_HANDLE
@@ -235,15 +278,6 @@ def _settings(args) -> Settings:
                 "e.g. --notify @alice@example.com (or set MY_METRIC_NOTIFY)."
             )
         check_notify(notify)
-    if args.command == "snapshot":
-        check_minutes(args.minutes)
-    if args.max_retries < 0:
-        raise UsageError("--max-retries must be 0 or more.")
-    if args.retry_backoff < 0:
-        raise UsageError("--retry-backoff must be 0 or more seconds.")
-    for option in ("connect_timeout", "read_timeout", "deadline"):
-        if not getattr(args, option) > 0:
-            raise UsageError(f"--{option.replace('_', '-')} must be a number of seconds above 0.")
     check_site(args.site, args.api_url)
     # Every setting but the notify handle and the keys (read below) is an option of the same name.
     options = {field.name: getattr(args, field.name) for field in fields(Settings) if hasattr(args, field.name)}
@@ -260,10 +294,27 @@ def _settings(args) -> Settings:
     return settings
 
 
+def first_judged_year(assets: Assets) -> int:
+    """The first year every stored recurrence has started before (a year before its anchor is half unmuted)."""
+    starts = [
+        str(item.get("start", ""))[:4]
+        for payload in assets.downtimes.values()
+        for item in (((payload.get("data") or {}).get("attributes") or {}).get("schedule") or {}).get("recurrences", [])
+        if isinstance(item, dict)
+    ]
+    return max((int(year) + 1 for year in starts if year.isdigit()), default=2)
+
+
 def _validate(assets: Assets, args, out) -> int:
     from my_metric_provisioning.rules import validate_all
 
     year = getattr(args, "year", None) or date.today().year
+    first = first_judged_year(assets)
+    if year < first:
+        raise UsageError(
+            f"--year {year}: the stored downtimes start in {first - 1}, so their coverage can be judged from "
+            f"{first} on; give --year {first} or later."
+        )
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
@@ -284,8 +335,9 @@ def run(argv=None, out=sys.stdout) -> int:
         # Every option is checked before the assets are read and before the Datadog client is even imported.
         args = build_parser().parse_args(argv)
         check_timezone(args.timezone)
-        settings = _settings(args) if args.command in ("apply", "destroy", "snapshot") else None
-        integration_dir = resolve_integration_dir(args.assets_dir)
+        settings = _settings(args) if args.command in ("plan", "apply", "destroy", "snapshot") else None
+        # destroy reads no asset: it removes what the monitor records, whatever the files say now
+        integration_dir = None if args.command == "destroy" else resolve_integration_dir(args.assets_dir)
     except UsageError as exc:
         print(f"error: {exc}", file=out)
         return 2
@@ -293,59 +345,22 @@ def run(argv=None, out=sys.stdout) -> int:
 
 
 def _run_command(args, settings: Settings | None, integration_dir: Path, out) -> int:
-    from my_metric_provisioning.provision import Provisioner, ProvisioningError, dumps, monitor_payload, plan
-    from my_metric_provisioning.rules import check_monitor_notifies
+    from my_metric_provisioning.provision import ProvisioningError
 
     try:
         if args.command in ("calendar", "forecast"):
             return run_picture_command(args, integration_dir, out)
+        if args.command == "destroy":
+            return _destroy(settings, args, out)
         assets = Assets.load(integration_dir)
         if args.command == "validate":
             return _validate(assets, args, out)
         if _validate(assets, args, out):
             print("Not provisioning invalid assets; fix the errors above first.", file=out)
             return 1
-        if args.command == "apply":
-            not_notifying = check_monitor_notifies(monitor_payload(assets, settings), settings.notify)
-            for finding in not_notifying:
-                print(f"ERROR {finding}", file=out)
-            if not_notifying:
-                return 1
-        if args.command == "apply" and args.dry_run:
-            print(
-                f"Plan (dry run, nothing sent) for site {settings.site}, timezone {settings.timezone}, "
-                f"notifying {settings.notify}:",
-                file=out,
-            )
-            for kind, payload in plan(assets, settings):
-                print(f"\n== create or update {kind} ==\n{dumps(payload)}", file=out)
-            return 0
-        if args.command == "destroy" and args.dry_run:
-            print(
-                "Plan (dry run): cancel the downtimes recorded on the marked monitor, delete the dashboard it "
-                "records, then delete the monitor last, since it holds those records. Nothing else is touched.",
-                file=out,
-            )
-            return 0
         if args.command == "snapshot":
             return _snapshot(assets, settings, args, out)
-        provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out), full_scan=args.full_scan)
-        try:
-            summary = provisioner.within_deadline(provisioner.apply if args.command == "apply" else provisioner.destroy)
-        finally:
-            provisioner.close()
-        for kind, (action, object_id) in summary.items():
-            print(f"{action:8} {kind} (id {object_id})", file=out)
-        if not summary:
-            print("nothing to do: no object carries the provisioning marker.", file=out)
-        if args.command == "apply" and provisioner.dashboard_id:
-            from my_metric_provisioning.snapshot import dashboard_url, now_utc
-
-            now = now_utc()
-            print(
-                f"dashboard (past 5 minutes): {dashboard_url(settings.site, provisioner.dashboard_id, now)}", file=out
-            )
-        return 0
+        return _plan_or_apply(assets, settings, args, out)
     except UsageError as exc:  # found while working: picture options (--output, --monitor), a dashboard with no graph
         print(f"error: {exc}", file=out)
         return 2
@@ -355,6 +370,92 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
     except ProvisioningError as exc:
         print(f"error: {exc}", file=out)
         return 3
+
+
+def _print_change(change, out) -> None:
+    where = f" {change.object_id}" if change.object_id else ""
+    note = " (deleted by hand; apply makes it again)" if change.action == "missing" else ""
+    print(f"{change.action:9} {change.kind}{where}{note}", file=out)
+    for difference in change.differences:
+        print(f"    {difference}", file=out)
+
+
+def _plan_or_apply(assets: Assets, settings: Settings, args, out) -> int:
+    from my_metric_provisioning.provision import Provisioner, current_time, desired_payloads, dumps
+    from my_metric_provisioning.reconcile import Reconciler
+    from my_metric_provisioning.rules import check_monitor_notifies
+
+    sent = desired_payloads(assets, settings, "<id of the monitor>", current_time(settings.timezone))
+    not_notifying = check_monitor_notifies(sent["monitor"], settings.notify)
+    for finding in not_notifying:
+        print(f"ERROR {finding}", file=out)
+    if not_notifying:
+        return 1
+    if args.dry_run:
+        print(
+            f"Offline preview (nothing read or sent) for site {settings.site}, timezone {settings.timezone}, "
+            f"notifying {settings.notify}: the payloads apply sends.",
+            file=out,
+        )
+        for kind, payload in sent.items():
+            if payload is not None:
+                print(f"\n== {kind} ==\n{dumps(payload)}", file=out)
+        return 0
+    provisioner = Provisioner(settings, log=lambda text: print(text, file=out))
+    # apply shows each change (an edit made in the UI with its field diffs) before making it
+    reconciler = Reconciler(
+        provisioner, assets, show=None if args.command == "plan" else lambda c: _print_change(c, out)
+    )
+    try:
+        changes = provisioner.within_deadline(reconciler.plan if args.command == "plan" else reconciler.apply)
+    finally:
+        provisioner.close()
+    counts = {
+        action: sum(c.action == action for c in changes)
+        for action in ("create", "missing", "update", "cancel", "adopt")
+    }
+    if args.command == "plan":
+        for change in changes:
+            _print_change(change, out)
+        summary = ", ".join(f"{n} {action}" for action, n in counts.items() if n) or "nothing to change"
+        print(f"Plan: {summary}.", file=out)
+        return CHANGES_EXIT if any(counts.values()) else 0
+    done = {"create": "created", "missing": "created", "update": "updated", "cancel": "canceled", "adopt": "adopted"}
+    for change in changes:
+        if change.action in done:
+            print(f"{done[change.action]:9} {change.kind} (id {change.object_id})", file=out)
+    if not any(counts.values()):
+        print("nothing to change: the org already matches the assets.", file=out)
+    dashboard = next((c.object_id for c in changes if c.kind == "dashboard"), None)
+    if dashboard:
+        from my_metric_provisioning.snapshot import dashboard_url, now_utc
+
+        print(f"dashboard (past 5 minutes): {dashboard_url(settings.site, dashboard, now_utc())}", file=out)
+    return 0
+
+
+def _destroy(settings: Settings, args, out) -> int:
+    from my_metric_provisioning.provision import Provisioner
+    from my_metric_provisioning.reconcile import Reconciler
+
+    if args.dry_run:
+        print(
+            "Offline preview (nothing read or sent): cancel the downtimes recorded on the marked monitor, delete the "
+            "dashboard it records, then delete the monitor last, since it holds those records. Nothing else is "
+            "touched.",
+            file=out,
+        )
+        return 0
+    provisioner = Provisioner(settings, log=lambda text: print(text, file=out))
+    try:
+        done = provisioner.within_deadline(Reconciler(provisioner, None).destroy)
+    finally:
+        provisioner.close()
+    for change in done:
+        print(f"{change.action:9} {change.kind} (id {change.object_id})", file=out)
+    if not done:
+        print("nothing to do: no monitor carries the provisioning marker.", file=out)
+    return 0
 
 
 def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
@@ -369,9 +470,9 @@ def _snapshot(assets: Assets, settings: Settings, args, out) -> int:
             file=out,
         )
         return 0
-    provisioner = Provisioner(assets, settings, log=lambda text: print(text, file=out))
+    provisioner = Provisioner(settings, log=lambda text: print(text, file=out))
     try:
-        result = provisioner.within_deadline(lambda: take(provisioner, settings.notify, args.minutes))
+        result = provisioner.within_deadline(lambda: take(provisioner, assets, settings.notify, args.minutes))
     finally:
         provisioner.close()
     print(f"snapshot: {result['snapshot_url']}", file=out)

@@ -145,7 +145,6 @@ def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_
                     did_you_mean(var, variables) or "define it in template_variables.",
                 )
         found += check_anomalies(text, where, source)
-    found += check_challenge_dashboard(dashboard, source)
     return found
 
 
@@ -178,13 +177,26 @@ def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) ->
     found += check_metrics(query, "$.definition.query", source, allowed)
     found += check_anomalies(query, "$.definition.query", source)
     found += check_template_blocks(message, source, "$.definition.message")
-    found += check_challenge_monitor(definition, source)
-    grouped_by_host = re.search(r"\bby\s*\{[^}]*\bhost\b[^}]*\}", query) is not None
-    if re.search(r"\{\{\s*host\.", message) and not grouped_by_host:
+    # A my_metric monitor alerts per host (a multi alert) and says which host: {{host.*}} is only filled in
+    # when the query is grouped by host (docs.datadoghq.com/monitors/notify/variables, "Multi alert variables").
+    if not re.search(r"\bby\s*\{[^}]*\bhost\b[^}]*\}", query):
         found.add(
             "$.definition.query",
-            "the message uses {{host.*}} but the query is not grouped by host, so it stays empty.",
-            "group the query with 'by {host}' (a multi alert) or drop {{host.*}} from the message.",
+            "the query is not grouped by host: one host's alert is averaged away and {{host.*}} stays empty.",
+            "group it with 'by {host}' (a multi alert).",
+        )
+    for variable in ("host.name", "host.ip"):
+        if not re.search(r"\{\{\s*" + re.escape(variable) + r"\s*\}\}", message):
+            found.add(
+                "$.definition.message",
+                f"the message does not name {{{{{variable}}}}}: the alert cannot say which host it is about.",
+                f"add {{{{{variable}}}}} to the alert text.",
+            )
+    if options.get("notify_no_data") is not True:
+        found.add(
+            "$.definition.options.notify_no_data",
+            "a host that stops reporting my_metric would go unnoticed.",
+            'set "notify_no_data": true.',
         )
     if re.search(r"@[\w.+-]+@[\w-]+\.\w+|@(slack|pagerduty|opsgenie|webhook)-", message):
         found.add(
@@ -237,148 +249,6 @@ def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) ->
                 "$.definition.options.no_data_timeframe",
                 f"no_data_timeframe {timeframe} is under twice the {window_minutes}-minute evaluation window.",
                 f"set it to at least {2 * window_minutes}.",
-            )
-    return found
-
-
-# ---------------------------------------------------------------- what the hiring challenge asks
-# Each requirement of the challenge text (monitor and timeboard) is one rule, so that an edit that drops
-# one of them fails validation with the place to fix.
-CHALLENGE_METRIC = "my_metric"
-CHALLENGE_WINDOW = "last_5m"
-CHALLENGE_WARNING = 500
-CHALLENGE_CRITICAL = 800
-CHALLENGE_NO_DATA_MINUTES = 10
-CHALLENGE_QUERY = "avg(last_5m):avg:my_metric{*} by {host} > 800"
-_HOST_SCOPED = re.compile(r"\bmy_metric\{[^}]*(\$host\b|\bhost:)[^}]*\}|\bmy_metric\{[^}]*\}\s*by\s*\{[^}]*\bhost\b")
-_MYSQL_ANOMALIES = re.compile(r"anomalies\(\s*(?:\w+:)?mysql\.[\w.]+\{")
-_HOURLY_SUM = re.compile(r"\bmy_metric\{[^}]*\}(?:\s*by\s*\{[^}]*\})?\s*\)?\.rollup\(\s*sum\s*,\s*3600\s*\)")
-
-
-def _expressions(node):
-    """Each thing a dashboard request draws, query names replaced by their queries."""
-    if isinstance(node, dict):
-        if isinstance(node.get("q"), str):
-            yield node["q"]
-        queries = {
-            q.get("name"): q.get("query")
-            for q in node.get("queries") or []
-            if isinstance(q, dict) and isinstance(q.get("query"), str)
-        }
-        formulas = [f.get("formula") for f in node.get("formulas") or [] if isinstance(f, dict)]
-        formulas = [formula for formula in formulas if isinstance(formula, str)]
-        for formula in formulas:
-            yield re.sub(r"\b\w+\b", lambda m: queries.get(m.group(0), m.group(0)), formula)
-        if not formulas:
-            yield from queries.values()
-        for value in node.values():
-            yield from _expressions(value)
-    elif isinstance(node, list):
-        for item in node:
-            yield from _expressions(item)
-
-
-def check_challenge_dashboard(dashboard: dict, source: str = DASHBOARD_FILE) -> Findings:
-    found = Findings(source)
-    drawn = list(_expressions(dashboard.get("widgets") or []))
-    # The hourly sum is its own graph; the host-scoped one shows the raw values.
-    if not any(_HOST_SCOPED.search(text) and ".rollup(" not in text for text in drawn):
-        found.add(
-            "$.widgets",
-            "no widget shows my_metric scoped over the host (the challenge's first timeboard graph).",
-            "add a timeseries of avg:my_metric{$host,$env} by {host}.",
-        )
-    if not any(_MYSQL_ANOMALIES.search(text) for text in drawn):
-        found.add(
-            "$.widgets",
-            "no widget applies the anomalies function to a MySQL metric (the challenge's second graph).",
-            "add a timeseries of anomalies(avg:mysql.performance.queries{$host,$env}, 'basic', 2).",
-        )
-    if not any(_HOURLY_SUM.search(text) for text in drawn):
-        found.add(
-            "$.widgets",
-            "no widget sums my_metric over the past hour into one bucket (the challenge's third graph).",
-            "add a timeseries of sum:my_metric{$host,$env} by {host}.rollup(sum, 3600).",
-        )
-    return found
-
-
-def _block(message: str, name: str) -> str:
-    """The text of every {{#name}}...{{/name}} block of a monitor message."""
-    return "\n".join(re.findall(r"\{\{\s*#\s*" + name + r"\s*\}\}(.*?)\{\{\s*/\s*" + name + r"\s*\}\}", message, re.S))
-
-
-def check_challenge_monitor(definition: dict, source: str = MONITOR_FILE) -> Findings:
-    found = Findings(source)
-    query = definition.get("query") or ""
-    parsed = _MONITOR_QUERY.match(query)
-    if definition.get("type") not in ("query alert", "metric alert"):
-        found.add("$.definition.type", "the challenge asks for a metric monitor.", 'set "type": "query alert".')
-    if (
-        not parsed
-        or parsed.group(1) != CHALLENGE_WINDOW
-        or not query.lstrip().startswith("avg(")
-        or metric_names(parsed.group("body")) != [CHALLENGE_METRIC]
-    ):
-        found.add(
-            "$.definition.query",
-            "the challenge's monitor watches the average of my_metric over the past 5 minutes.",
-            f"write {CHALLENGE_QUERY!r}.",
-        )
-    elif parsed.group("op") != ">" or float(parsed.group("value")) != CHALLENGE_CRITICAL:
-        found.add(
-            "$.definition.query",
-            f"the challenge's monitor alerts above {CHALLENGE_CRITICAL}.",
-            f"end the query with '> {CHALLENGE_CRITICAL}'.",
-        )
-    options = definition.get("options") or {}
-    thresholds = options.get("thresholds") or {}
-    for level, expected in (("warning", CHALLENGE_WARNING), ("critical", CHALLENGE_CRITICAL)):
-        if thresholds.get(level) != expected:
-            found.add(
-                f"$.definition.options.thresholds.{level}",
-                f"the challenge asks for a {level} threshold of {expected}, not {thresholds.get(level)}.",
-                f'set "{level}": {expected}.',
-            )
-    if options.get("notify_no_data") is not True:
-        found.add(
-            "$.definition.options.notify_no_data",
-            "the challenge asks to be notified when there is no data.",
-            'set "notify_no_data": true.',
-        )
-    if options.get("no_data_timeframe") != CHALLENGE_NO_DATA_MINUTES:
-        found.add(
-            "$.definition.options.no_data_timeframe",
-            f"the challenge asks for no data over the past {CHALLENGE_NO_DATA_MINUTES} minutes, "
-            f"not {options.get('no_data_timeframe')}.",
-            f'set "no_data_timeframe": {CHALLENGE_NO_DATA_MINUTES}.',
-        )
-    message = definition.get("message") or ""
-    texts = {}
-    for state in ("is_alert", "is_warning", "is_no_data"):
-        texts[state] = _block(message, state).strip()
-        if not texts[state]:
-            found.add(
-                "$.definition.message",
-                f"no {{{{#{state}}}}} text: the challenge asks for a different message for alert, warning and no data.",
-                f"add {{{{#{state}}}}}...{{{{/{state}}}}} with its own text.",
-            )
-    if texts["is_alert"] and texts["is_alert"] in (texts["is_warning"], texts["is_no_data"]):
-        found.add(
-            "$.definition.message",
-            "the alert text is the same as another state's text.",
-            "say in each block what happened (alert, warning, no data).",
-        )
-    if texts["is_warning"] and texts["is_warning"] == texts["is_no_data"]:
-        found.add(
-            "$.definition.message", "the warning and no-data texts are the same.", "make them say different things."
-        )
-    for variable, what in (("value", "the metric value"), ("host.ip", "the host IP")):
-        if texts["is_alert"] and not re.search(r"\{\{\s*" + re.escape(variable) + r"\s*\}\}", texts["is_alert"]):
-            found.add(
-                "$.definition.message",
-                f"the alert text does not include {what}, which the challenge asks for.",
-                f"add {{{{{variable}}}}} inside {{{{#is_alert}}}}...{{{{/is_alert}}}}.",
             )
     return found
 

@@ -101,13 +101,13 @@ def event_request(graph: Graph, snapshot_url: str, notify: str, minutes: int) ->
     }
 
 
-def take(provisioner, notify: str, minutes: int, now: datetime | None = None) -> dict:
+def take(provisioner, assets: Assets, notify: str, minutes: int, now: datetime | None = None) -> dict:
     """Snapshot the my_metric graph over the last `minutes`, then notify `notify` with an event."""
-    graph = my_metric_graph(provisioner.assets)
+    graph = my_metric_graph(assets)
     end = now or now_utc()
     start = end - timedelta(minutes=minutes)
     snapshots = SnapshotsApi(provisioner.client)
-    snapshot = provisioner._call(
+    snapshot = provisioner.call(
         "snapshot",
         "take",
         snapshots.get_graph_snapshot,
@@ -116,6 +116,6 @@ def take(provisioner, notify: str, minutes: int, now: datetime | None = None) ->
         metric_query=graph.query,
         title=graph.title,
     )
-    body = to_model(event_request(graph, snapshot.snapshot_url, notify, minutes), EventCreateRequest)
-    event = provisioner._call("event", "post", EventsApi(provisioner.client).create_event, body).event
-    return {"snapshot_url": snapshot.snapshot_url, "event_id": event.get("id"), "event_url": event.get("url")}
+    body = to_model(event_request(graph, snapshot["snapshot_url"], notify, minutes), EventCreateRequest)
+    event = provisioner.call("event", "post", EventsApi(provisioner.client).create_event, body)["event"]
+    return {"snapshot_url": snapshot["snapshot_url"], "event_id": event.get("id"), "event_url": event.get("url")}

@@ -16,7 +16,7 @@ WORKING_HOURS = datetime(2026, 5, 20, 15, 0, tzinfo=timezone.utc)
 WEEKNIGHT = datetime(2026, 5, 20, 21, 30, tzinfo=timezone.utc)
 FAST = ["--retry-backoff", "0", "--max-retries", "2"]
 NOTIFY = "@ops-team@example.com"
-# A large org as issue 12 describes it: most downtimes ended long ago.
+# A large org: most downtimes ended long ago.
 LARGE_ORG = {"dashboards": 10_000, "monitors": 5_000, "downtimes": 50_000}
 
 
@@ -32,6 +32,26 @@ def apply(fake, *extra, timezone="Europe/Paris"):
 
 def destroy(fake, *extra):
     return cli("destroy", "--api-url", fake.url, *FAST, *extra)
+
+
+def plan(fake, *extra, timezone="Europe/Paris"):
+    return cli("--timezone", timezone, "plan", "--notify", NOTIFY, "--api-url", fake.url, *FAST, *extra)
+
+
+def reported(out) -> dict[str, tuple[str, str]]:
+    """{kind: (action, id)} from the lines apply, plan and destroy print for each object, e.g.
+    `created   dashboard (id abc-1)` or `unchanged downtime weekend 0000-12`."""
+    found = {}
+    for line in out.splitlines():
+        if match := re.fullmatch(
+            r"(\w+) +(monitor|dashboard|downtime [\w-]+)(?: \(id (\S+)\)| (\S+))?(?: \(.*\))?", line
+        ):
+            found[match.group(2)] = (match.group(1), match.group(3) or match.group(4))
+    return found
+
+
+def writes(fake) -> int:
+    return sum(1 for method, _ in fake.requests if method != "GET")
 
 
 def assert_no_key(text, keys):

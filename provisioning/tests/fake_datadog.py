@@ -5,6 +5,11 @@ It honours the query parameters the real API documents for each endpoint (datado
 rely on a filter Datadog does not have (there is no title filter on dashboards, no monitor filter on
 `GET /api/v2/downtime`). Documented parameters it does not implement are refused as well, naming them.
 Every request is counted by method and route (`count`, `counts`).
+
+Like Datadog, it adds to what it stores the fields the server owns (ids, timestamps, creator, widget ids, option
+defaults, a recurring downtime's current window), so a comparison with what was sent must leave them out.
+`delay` holds every answer back that long after the request was carried out (a slow API); `fail(..., made=True)`
+carries a request out and then answers the error (a gateway that times out after Datadog did the work).
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import itertools
 import json
 import re
 import threading
+import time
 from collections import Counter
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -48,7 +54,7 @@ ROUTES = {
     },
     "/api/v1/events": {"POST": (set(), set())},
 }
-PAST_START = "Scheduled downtime start cannot be in the past"  # v1's answer, NOTES.md
+PAST_START = "Scheduled downtime start cannot be in the past"  # the v1 API's answer to a past start
 
 
 def utc_now() -> datetime:
@@ -82,8 +88,19 @@ class LocalServer:
         self.server.server_close()
 
 
+MONITOR_OPTION_DEFAULTS = {"notify_audit": False, "include_tags": True, "new_host_delay": 300, "silenced": {}}
+
+
+def _with_widget_ids(widgets, ids):
+    for widget in widgets or []:
+        widget.setdefault("id", next(ids))
+        _with_widget_ids((widget.get("definition") or {}).get("widgets"), ids)
+    return widgets
+
+
 class FakeDatadog(LocalServer):
-    def __init__(self, now=None):
+    def __init__(self, now=None, delay=0.0):
+        self.delay = delay
         self.dashboards: dict[str, dict] = {}
         self.deleted_dashboards: dict[str, dict] = {}  # Datadog keeps them listable with filter[deleted]=true
         self.monitors: dict[int, dict] = {}
@@ -99,10 +116,11 @@ class FakeDatadog(LocalServer):
         self._lock = threading.Lock()
         super().__init__(self._handler())
 
-    def fail(self, method, path_pattern, status, times=1, headers=None, after=0):
-        """Answer `status` to the next `times` matching requests, once `after` of them went through."""
+    def fail(self, method, path_pattern, status, times=1, headers=None, after=0, made=False):
+        """Answer `status` to the next `times` matching requests, once `after` of them went through; with `made`,
+        after carrying each of them out."""
         for _ in range(times):
-            self.failures.append([method, path_pattern, status, headers or {}, after])
+            self.failures.append([method, path_pattern, status, headers or {}, after, made])
 
     def active_downtimes(self):
         return [d for d in self.downtimes.values() if d["attributes"]["status"] not in ("canceled", "ended")]
@@ -176,7 +194,15 @@ class FakeDatadog(LocalServer):
                 failure[4] -= 1
         elif matching:
             self.failures.remove(matching[0])
+            if matching[0][5]:
+                self._route(method, path, query, body)
             return matching[0][2], {"errors": [f"injected {matching[0][2]}"]}, matching[0][3]
+        return self._route(method, path, query, body)
+
+    def _stamp(self) -> str:
+        return self.now().isoformat(timespec="microseconds")
+
+    def _route(self, method, path, query, body):
         route, object_id = route_of(path)
         if route not in ROUTES or method not in ROUTES[route]:
             return 404, {"errors": [f"no route {method} {path}"]}, {}
@@ -202,9 +228,21 @@ class FakeDatadog(LocalServer):
         ]
         return 200, {"dashboards": summaries}, {}
 
+    def _owned_dashboard_fields(self, body, dashboard_id, created=None):
+        stamp = self._stamp()
+        return dict(
+            body,
+            id=dashboard_id,
+            widgets=_with_widget_ids(body.get("widgets"), itertools.count(1000)),
+            created_at=created or stamp,
+            modified_at=stamp,
+            author_handle="someone@example.com",
+            url=f"/dashboard/{dashboard_id}/my-metric",
+        )
+
     def _post_api_v1_dashboard(self, _, query, body):
         dashboard_id = f"abc-{next(self._ids):03d}-xyz"
-        self.dashboards[dashboard_id] = dict(body, id=dashboard_id)
+        self.dashboards[dashboard_id] = self._owned_dashboard_fields(body, dashboard_id)
         return 200, self.dashboards[dashboard_id], {}
 
     def _dashboard(self, dashboard_id):
@@ -218,7 +256,8 @@ class FakeDatadog(LocalServer):
     def _put_api_v1_dashboard_id(self, dashboard_id, query, body):
         if missing := self._dashboard(dashboard_id):
             return missing
-        self.dashboards[dashboard_id] = dict(body, id=dashboard_id)
+        created = self.dashboards[dashboard_id].get("created_at")
+        self.dashboards[dashboard_id] = self._owned_dashboard_fields(body, dashboard_id, created)
         return 200, self.dashboards[dashboard_id], {}
 
     def _delete_api_v1_dashboard_id(self, dashboard_id, query, body):
@@ -243,7 +282,11 @@ class FakeDatadog(LocalServer):
 
     def _post_api_v1_monitor(self, _, query, body):
         new_id = next(self._ids)
-        self.monitors[new_id] = dict(body, id=new_id)
+        options = {**MONITOR_OPTION_DEFAULTS, **(body.get("options") or {})}
+        owned = {"created": self._stamp(), "modified": self._stamp(), "overall_state": "No Data", "multi": True}
+        self.monitors[new_id] = dict(
+            body, id=new_id, options=options, creator={"handle": "someone@example.com"}, **owned
+        )
         return 200, self.monitors[new_id], {}
 
     def _monitor(self, monitor_id):
@@ -257,7 +300,7 @@ class FakeDatadog(LocalServer):
     def _put_api_v1_monitor_id(self, monitor_id, query, body):
         if missing := self._monitor(monitor_id):
             return missing
-        self.monitors[int(monitor_id)].update(body)
+        self.monitors[int(monitor_id)].update(body, modified=self._stamp())
         return 200, self.monitors[int(monitor_id)], {}
 
     def _delete_api_v1_monitor_id(self, monitor_id, query, body):
@@ -292,7 +335,12 @@ class FakeDatadog(LocalServer):
         if problem := self._past_start(attributes):
             return 400, {"errors": [problem]}, {}
         downtime_id = f"00000000-0000-0000-0000-{next(self._ids):012d}"
-        attributes = dict(attributes, status="scheduled")
+        attributes = {"mute_first_recovery_notification": False, "canceled": None, **attributes}
+        attributes.update(status="scheduled", created=self._stamp(), modified=self._stamp())
+        schedule = attributes.get("schedule") or {}
+        if schedule.get("recurrences"):
+            first = schedule["recurrences"][0]
+            attributes["schedule"] = {**schedule, "current_downtime": {"start": first["start"], "end": None}}
         self.downtimes[downtime_id] = {"id": downtime_id, "type": "downtime", "attributes": attributes}
         return 200, {"data": self.downtimes[downtime_id]}, {}
 
@@ -380,6 +428,7 @@ class FakeDatadog(LocalServer):
                     fake.routes[(self.command, route_of(url.path)[0])] += 1
                     fake.headers_seen.append(dict(self.headers))
                     status, payload, headers = fake.handle(self.command, url.path, parse_qs(url.query), body)
+                time.sleep(fake.delay)
                 data = b"" if payload is None else json.dumps(payload).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")

@@ -1,5 +1,5 @@
-"""Issue 11 item 2: every recurrence starts at or after apply, the window apply runs in is covered by a
-one-time catch-up downtime, and from apply on the muted minutes are exactly nights and weekends."""
+"""Every recurrence starts at or after apply, the window apply runs in is covered by a one-time catch-up
+downtime, and from apply on the muted minutes are exactly nights and weekends."""
 
 import copy
 import os
@@ -24,6 +24,7 @@ from my_metric_provisioning.provision import (
     downtime_marker,
     downtime_payload,
 )
+from my_metric_provisioning.reconcile import Reconciler
 from my_metric_provisioning.strict import check_payload, to_model
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
@@ -127,7 +128,11 @@ def provisioner(assets, fake, zone, when):
         api_key=secrets.token_hex(16),
         app_key=secrets.token_hex(20),
     )
-    return Provisioner(assets, config, log=lambda text: None, now=lambda: when)
+    return Reconciler(Provisioner(config, log=lambda text: None), assets, now=lambda: when)
+
+
+def actions(changes) -> dict:
+    return {change.kind: change.action for change in changes}
 
 
 def managed_downtimes(fake):
@@ -142,8 +147,8 @@ def managed_downtimes(fake):
 def test_apply_inside_a_night_creates_a_marked_catch_up_that_later_runs_find(assets, fake, clock):
     night = apply_moment("Europe/Paris", datetime(2026, 5, 20, 23, 30))
     clock.now = night
-    summary = provisioner(assets, fake, "Europe/Paris", night).apply()
-    assert summary[f"downtime {CATCH_UP}"][0] == "created"
+    changes = provisioner(assets, fake, "Europe/Paris", night).apply()
+    assert actions(changes)[f"downtime {CATCH_UP}"] == "create"
     catch_up = managed_downtimes(fake)[CATCH_UP]["attributes"]
     assert catch_up["schedule"] == {"end": "2026-05-21T09:00:00+02:00"}
     assert catch_up["monitor_identifier"] == {"monitor_id": next(iter(fake.monitors))}
@@ -152,16 +157,16 @@ def test_apply_inside_a_night_creates_a_marked_catch_up_that_later_runs_find(ass
     for key in ("scope", "notify_end_states", "notify_end_types", "mute_first_recovery_notification"):
         assert catch_up[key] == stored[key]
 
-    later = night + timedelta(hours=2)  # same night: the catch-up is updated, not duplicated
+    later = night + timedelta(hours=2)  # same night: the catch-up is kept, not duplicated
     clock.now = later
-    summary = provisioner(assets, fake, "Europe/Paris", later).apply()
-    assert summary[f"downtime {CATCH_UP}"][0] == "updated" and len(managed_downtimes(fake)) == 3
+    changes = provisioner(assets, fake, "Europe/Paris", later).apply()
+    assert actions(changes)[f"downtime {CATCH_UP}"] == "unchanged" and len(managed_downtimes(fake)) == 3
     assert len(fake.recurring_downtimes()) == 2
 
     morning = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))  # working hours: no longer needed
     clock.now = morning
-    summary = provisioner(assets, fake, "Europe/Paris", morning).apply()
-    assert summary[f"downtime {CATCH_UP}"][0] == "canceled" and set(managed_downtimes(fake)) == {
+    changes = provisioner(assets, fake, "Europe/Paris", morning).apply()
+    assert actions(changes)[f"downtime {CATCH_UP}"] == "cancel" and set(managed_downtimes(fake)) == {
         "weeknights",
         "weekend",
     }
@@ -206,7 +211,7 @@ def test_a_catch_up_left_pending_by_a_failed_night_run_is_settled_in_the_morning
     fake.fail("POST", "/api/v2/downtime", 500, after=2)  # the weeknights and weekend go through, not the catch-up
     with pytest.raises(provision.ProvisioningError):
         provisioner(assets, fake, "Europe/Paris", clock.now).apply()
-    assert catch_up_tags(fake) == [f"my-metric-provision-pending:downtime-{CATCH_UP}"]
+    assert catch_up_tags(fake) == []
     clock.now = apply_moment("Europe/Paris", datetime(2026, 5, 21, 10, 0))
     provisioner(assets, fake, "Europe/Paris", clock.now).apply()
     assert catch_up_tags(fake) == [] and set(managed_downtimes(fake)) == {"weeknights", "weekend"}

@@ -1,4 +1,4 @@
-"""apply --dry-run: the plan a person reads before applying, every step in order with the payload it sends."""
+"""apply --dry-run: the offline preview, every object in order with the payload apply would send."""
 
 import json
 import re
@@ -7,22 +7,22 @@ from common import NOTIFY, REPO_INTEGRATION, WEEKNIGHT, cli
 from my_metric_provisioning.assets import DASHBOARD_FILE
 from my_metric_provisioning.provision import CATCH_UP, MANAGED_BY, downtime_marker
 
-MONITOR_PLACEHOLDER = "<id of the monitor above>"
-CATCH_UP_STEP = f"downtime {CATCH_UP} (apply runs inside a muted window)"
+MONITOR_PLACEHOLDER = "<id of the monitor>"
+CATCH_UP_STEP = f"downtime {CATCH_UP}"
 
 
 def plan_steps(*argv) -> dict[str, str]:
-    """Step name -> the payload printed under its `== create or update <step> ==` header."""
+    """Object -> the payload printed under its `== <object> ==` header."""
     code, out = cli("--timezone", "Europe/Paris", "apply", "--dry-run", "--notify", NOTIFY, *argv)
     assert code == 0, out
-    parts = re.split(r"^== create or update (.+) ==$", out, flags=re.MULTILINE)
+    parts = re.split(r"^== (.+) ==$", out, flags=re.MULTILINE)
     return {step: text.strip("\n") for step, text in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def test_the_plan_lists_each_object_apply_sends_with_its_payload(real_assets):
     steps = plan_steps()
     names = list(real_assets.downtimes)
-    assert list(steps) == ["dashboard", "monitor"] + [f"downtime {name}" for name in names]
+    assert list(steps) == ["monitor", "dashboard"] + [f"downtime {name}" for name in names]
     monitor = json.loads(steps["monitor"])
     assert monitor["name"] == real_assets.monitor["definition"]["name"] and MANAGED_BY in monitor["tags"]
     for name in names:

@@ -485,17 +485,17 @@ def test_no_attempt_outlives_the_deadline(fake_keys):
     ],
     ids=["untrusted", "other"],
 )
-def test_a_tls_failure_the_client_reports_with_status_0(real_assets, detail, cause):
+def test_a_tls_failure_the_client_reports_with_status_0(detail, cause):
     # datadog_api_client/rest.py turns an SSLError that urllib3 raises without retrying into
     # ApiException(status=0, reason="SSLError\n<detail>"); it reads as the same TLS failure.
     settings = Settings(notify="@ops@example.com", timezone="Europe/Paris", api_url="https://127.0.0.1:8443")
-    provisioner = provision.Provisioner(real_assets, settings, log=lambda _: None)
+    provisioner = provision.Provisioner(settings, log=lambda _: None)
 
     def refused():
         raise ApiException(status=0, reason=f"SSLError\n{detail}")
 
     with pytest.raises(provision.ProvisioningError) as failure:
-        provisioner._call("monitor", "list", refused)
+        provisioner.call("monitor", "list", refused)
     assert str(failure.value) == (
         f"the TLS handshake with 127.0.0.1:8443 failed while trying to list the monitor: {cause}."
     )

@@ -97,7 +97,7 @@ def test_missing_env_template_variable(assets, allowed):
 def test_host_ip_without_grouping(assets, allowed):
     assets.monitor["definition"]["query"] = "avg(last_5m):avg:my_metric{*} > 800"
     text = messages(check_monitor(assets.monitor, allowed))
-    assert "uses {{host.*}} but the query is not grouped by host" in text
+    assert "$.definition.query: the query is not grouped by host" in text
 
 
 def test_warning_above_critical(assets, allowed):
@@ -135,7 +135,7 @@ def test_hard_coded_handle(assets, allowed):
     assert "hard-codes a notification handle" in messages(check_monitor(assets.monitor, allowed))
 
 
-def test_monitor_content_matches_issue(real_assets):
+def test_monitor_content_is_the_committed_one(real_assets):
     definition = real_assets.monitor["definition"]
     assert definition["query"] == "avg(last_5m):avg:my_metric{*} by {host} > 800"
     assert definition["options"]["thresholds"] == {"critical": 800, "warning": 500}
@@ -275,8 +275,8 @@ MONITOR_FINDINGS = {
     ),
     "host variables without grouping by host": (
         lambda assets: monitor_definition(assets).update(query="avg(last_5m):avg:my_metric{*} > 800"),
-        "$.definition.query: the message uses {{host.*}} but the query is not grouped by host, so it stays empty. "
-        "Hint: group the query with 'by {host}' (a multi alert) or drop {{host.*}} from the message.",
+        "$.definition.query: the query is not grouped by host: one host's alert is averaged away and {{host.*}} "
+        "stays empty. Hint: group it with 'by {host}' (a multi alert).",
     ),
 }
 
@@ -429,7 +429,7 @@ def test_a_monitor_without_a_query_is_named_as_unreadable(assets, allowed):
 
 def test_every_monitor_finding_names_the_file_it_was_given(assets, allowed):
     monitor_definition(assets)["overall_state"] = "OK"  # the client's model
-    monitor_definition(assets)["options"]["thresholds"]["warning"] = 600  # the challenge
+    monitor_definition(assets)["options"]["thresholds"]["warning"] = 900  # above critical
     monitor_definition(assets)["query"] += " "  # still readable
     found = check_monitor(assets.monitor, allowed, source="monitors/copy.json")
     assert {f.path for f in found} == {"$.definition.overall_state", "$.definition.options.thresholds.warning"}

@@ -8,7 +8,14 @@ import subprocess
 import time
 
 import pytest
-from common import RUN_LOCAL, assert_nothing_left, kill_leftovers, read_until_apm_started, run_environment
+from common import (
+    RUN_LOCAL,
+    assert_nothing_left,
+    kill_leftovers,
+    processes_with_marker,
+    read_until_apm_started,
+    run_environment,
+)
 
 RUN_FLAGS = ('--quick', '--runs', '1', '--skip-mysql')
 
@@ -62,3 +69,17 @@ def test_the_parent_dying_stops_everything(tmp_path):
         assert_nothing_left(marker, ports)
     finally:
         kill_leftovers(shell, marker)
+
+
+def test_ctrl_c_names_the_step_under_way_not_the_last_one_that_printed(started_run):
+    process, marker = started_run(*RUN_FLAGS)
+    # The test agent is being started: step 3's work has begun, though step 3 has printed nothing yet.
+    while not any('ddapm-test-agent' in line for line in processes_with_marker(marker)):
+        assert process.poll() is None, process.stdout.read()
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)
+    output, _ = process.communicate(timeout=60)
+
+    assert process.returncode == 128 + signal.SIGINT, output
+    assert 'interrupted by SIGINT during step 3/6 APM' in output, output
+    assert_nothing_left(marker)

@@ -23,10 +23,6 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
     system_tmp = tmp_path / 'tmp'
     system_tmp.mkdir()
 
-    pictures = [REPO_ROOT / '.local-run' / name for name in ('downtime-calendar.png', 'forecast-day.png')]
-    for picture in pictures:
-        picture.unlink(missing_ok=True)
-
     run = run_local('--quick', env={'TMPDIR': str(system_tmp)})
 
     assert run.returncode == 0, run.output
@@ -38,21 +34,24 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
     for resource in ('GET /', 'GET /api/apm', 'GET /api/trace', 'GET /api/error', 'GET 404'):
         assert re.search(rf'flask_demo  {re.escape(resource)}  x 1$', summary, re.M), resource
     if mysql_unreachable_reason() is None:
-        assert re.search(r'^MySQL +OK +.*7/7 privilege checks passed', summary, re.M), summary
-        assert 'GET /api/db as flask_demo_tour -> 200' in summary
+        assert re.search(r'^MySQL +OK +.*8/8 privilege checks passed', summary, re.M), summary
+        assert re.search(r'GET /api/db as flask_demo_tour_[0-9a-f]{8} -> 200', summary)
         assert 'pymysql SELECT VERSION() x 1' in summary
-        assert "the tour's accounts datadog_tour, flask_demo_tour and database flask_demo_tour were removed" in summary
+        assert re.search(
+            r"the tour's accounts datadog_tour_\w+, flask_demo_tour_\w+ and database \w+ were removed", summary
+        )
     assert re.search(r'^Datadog assets +OK +validated; plan printed \(dry run, nothing sent\)', summary, re.M)
     assert '== create or update monitor ==' in summary
-    for picture, what in zip(pictures, ('downtime week', 'forecast day'), strict=True):
-        assert f'picture of the {what}: .local-run/{picture.name}' in summary
-        assert picture.read_bytes().startswith(b'\x89PNG\r\n\x1a\n')
+    folder = REPO_ROOT / re.search(r'working files in (\.local-run/run-[0-9a-f]{8})/', run.output).group(1)
+    for name, what in (('downtime-calendar.png', 'downtime week'), ('forecast-day.png', 'forecast day')):
+        assert f'picture of the {what}: {folder.relative_to(REPO_ROOT)}/{name}' in summary
+        assert (folder / name).read_bytes().startswith(b'\x89PNG\r\n\x1a\n')
     assert 'RESULT: OK' in summary
     # Progress is printed as it goes, step by step, before the summary.
     assert re.search(r'^\[2/6\] my_metric check: run 1/3 -> my_metric=\d+ tags=\[\]$', run.output, re.M)
     assert_nothing_left(run.marker)
     assert sorted(path.name for path in system_tmp.iterdir()) == []
-    assert not (REPO_ROOT / '.local-run' / 'tmp').exists()
+    assert list(folder.glob('tmp-*')) == []
 
 
 def test_unreachable_mysql_is_one_skip_line_and_exit_0(run_local):

@@ -26,9 +26,11 @@ def tool_error(*arguments: str) -> str:
     return line.split('error: ', 1)[1]
 
 
-def assert_refused_before_any_work(run, message: str) -> None:
+def assert_refused_before_any_work(run, message: str | tuple[str, ...]) -> None:
+    """Exit 2 naming each fragment of ``message`` (the option given, the direction to change it), nothing started."""
     assert run.returncode == 2, run.output
-    assert message in run.output, run.output
+    for fragment in (message,) if isinstance(message, str) else message:
+        assert fragment in run.output, run.output
     assert 'Traceback' not in run.output
     assert not re.search(r'^\[\d/6\]', run.output, re.M), 'a step started before the options were checked'
     assert_nothing_left(run.marker)
@@ -56,13 +58,25 @@ def test_a_value_the_provisioning_tool_refuses_fails_first_with_its_message(run_
 @pytest.mark.parametrize(
     'flags, env, message',
     [
-        (['--runs', '0'], {}, '--runs must be at least 1'),
+        (['--runs', '0'], {}, ('--runs 0', '1 to 1000', 'give 1 or more')),
+        (['--runs', '1001'], {}, ('--runs 1001', '1 to 1000', 'give fewer')),
+        (['--api-url', 'ftp://example.com', '--apply', '--notify', '@me'], KEYS, "--api-url 'ftp://example.com'"),
+        (['--api-url', 'http://127.0.0.1:9'], {}, '--api-url is only used with --apply'),
         (['--runs', 'many'], {}, "argument --runs: invalid int value: 'many'"),
         (['--apply', '--notify', '@someone'], {}, 'DD_API_KEY and DD_APP_KEY'),
         (['--apply'], KEYS, '--apply needs --notify @handle'),
         ([], {'MYSQL_PORT': 'mysql'}, "MYSQL_PORT must be a TCP port number (1-65535), not 'mysql'"),
     ],
-    ids=['zero-runs', 'runs-not-a-number', 'apply-without-keys', 'apply-without-notify', 'bad-mysql-port'],
+    ids=[
+        'zero-runs',
+        'too-many-runs',
+        'api-url-not-http',
+        'api-url-without-apply',
+        'runs-not-a-number',
+        'apply-without-keys',
+        'apply-without-notify',
+        'bad-mysql-port',
+    ],  # fmt: skip
 )
 def test_a_bad_option_fails_first_with_what_to_change(run_local, flags, env, message):
     run = run_local('--quick', *flags, env=env)
@@ -77,8 +91,7 @@ def test_a_bad_option_fails_first_with_what_to_change(run_local, flags, env, mes
         ('- min_value: 1\n- max_value: 2\n', 'needs a mapping with `instances:`, a list of mappings'),
         ('init_config:\ninstances: foo\n', 'needs a mapping with `instances:`, a list of mappings'),
         ('init_config:\n', 'needs a mapping with `instances:`, a list of mappings'),
-        ('instances:\n  - min_collection_interval: soon\n', 'min_collection_interval must be a positive number'),
-        ('instances:\n  - min_collection_interval: 0\n', 'min_collection_interval must be a positive number'),
+        ('instances:\n  - min_collection_interval: soon\n', 'instances[0].min_collection_interval is'),
         (b'\xff\xfe bad bytes', 'cannot read it'),
     ],
     ids=[
@@ -87,7 +100,6 @@ def test_a_bad_option_fails_first_with_what_to_change(run_local, flags, env, mes
         'instances-not-a-list',
         'no-instances',
         'interval-text',
-        'interval-zero',
         'not-utf8',
     ],
 )
@@ -121,9 +133,9 @@ def test_apply_passes_the_keys_to_the_tool_only_and_shows_its_failure(run_local,
     )  # fmt: skip
 
     assert run.returncode == 1, run.output
-    assert re.search(
-        r'^\[5/6\] Datadog assets: applying for real to datadoghq\.com, notifying @team-challenge', run.output, re.M
-    )
+    # The URL the requests go to, not the Datadog site they would otherwise reach.
+    applying = f'[5/6] Datadog assets: applying for real to {api_url}, notifying @team-challenge'
+    assert applying in run.output.splitlines(), run.output
     assert re.search(r'^Datadog assets +FAILED +apply failed \(exit 3\)', run.summary(), re.M), run.summary()
     # The keys reached the tool's requests, and the tool's own output is shown, saying why it stopped.
     assert received, 'the tool sent no request'
@@ -132,3 +144,15 @@ def test_apply_passes_the_keys_to_the_tool_only_and_shows_its_failure(run_local,
     for key in KEYS.values():
         assert key not in run.output
     assert_nothing_left(run.marker)
+
+
+def test_the_interval_is_read_as_the_agent_reads_it_and_init_config_named(run_local, tmp_path):
+    config = tmp_path / 'conf.yaml'
+    config.write_text('init_config:\n  min_collection_interval: 45\ninstances:\n  - {}\n')
+
+    run = run_local('--runs', '1', '--skip-mysql', '--check-config', str(config))
+
+    assert run.returncode == 0, run.output
+    check = [line for line in run.summary().splitlines() if line.startswith('my_metric check')]
+    assert check and '(configured 15 s)' in check[0], run.summary()
+    assert re.search(r'^\[2/6\] my_metric check: note: .*init_config\.min_collection_interval', run.output, re.M)

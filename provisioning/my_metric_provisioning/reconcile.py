@@ -1,0 +1,409 @@
+"""`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes.
+
+Identity. The monitor is the one tagged MANAGED_BY (the server-side `monitor_tags` filter of GET /api/v1/monitor
+finds it whatever its name); it records, as tags, the ids of the dashboard and downtimes apply made, and each of
+them is used only while it carries its marker. Reading the org therefore costs one monitor listing and one GET per
+other object, whatever the org holds.
+
+Difference. An object differs when a value apply would send differs from the live one at the same path. Keys the
+server adds (ids, timestamps, creator, defaults it fills in) are not looked at, nor the order of keys or of tags;
+a downtime recurrence whose live start is an earlier occurrence of the same rule is the same recurrence.
+
+Creates. A POST is never retried blindly: after an answer that may hide a create (5xx, timeout, reset) the object
+is looked up by its marker and adopted. While a run creates objects its id is on the monitor (`creating` tag);
+another run waits for it to finish instead of creating the same objects. Two runs that both find no monitor both
+create one: each then lists the marked monitors, keeps the oldest (lowest id) and deletes the others, and the run
+whose monitor went waits for the other.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from datadog_api_client.v1.api.dashboards_api import DashboardsApi
+from datadog_api_client.v1.api.monitors_api import MonitorsApi
+from datadog_api_client.v1.model.dashboard import Dashboard
+from datadog_api_client.v1.model.monitor import Monitor
+from datadog_api_client.v1.model.monitor_update_request import MonitorUpdateRequest
+from datadog_api_client.v2.api.downtimes_api import DowntimesApi
+from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
+from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRequest
+
+from my_metric_provisioning import provision
+from my_metric_provisioning.assets import Assets
+from my_metric_provisioning.downtimes import next_start
+from my_metric_provisioning.provision import (
+    MANAGED_BY,
+    Provisioner,
+    ProvisioningError,
+    desired_payloads,
+    downtime_marker,
+)
+from my_metric_provisioning.strict import to_model
+
+RECORD_PREFIX = "my-metric-provision-"
+CREATING = "creating"
+STALE_AFTER = 120  # seconds after which a `creating` tag is a run that died, not one still working
+POLL_SECONDS = 0.5
+PAGE = 100
+INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
+ACTIONS = ("create", "missing", "update", "cancel", "unchanged", "adopt")  # adopt: apply found it made after all
+_ABSENT = object()
+
+
+# ---------------------------------------------------------------- comparing
+@dataclass(frozen=True)
+class Difference:
+    path: str
+    live: object
+    sent: object
+
+    def __str__(self) -> str:
+        return f"{self.path}: {_show(self.live)} -> {_show(self.sent)}"
+
+
+def _show(value) -> str:
+    text = "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def differences(sent, live, path: str = "$") -> list[Difference]:
+    """Where `live` differs from `sent`, looking only at what `sent` holds."""
+    if isinstance(sent, dict):
+        if not isinstance(live, dict):
+            return [Difference(path, live, sent)]
+        return [d for key, value in sent.items() for d in differences(value, live.get(key, _ABSENT), f"{path}.{key}")]
+    if live is _ABSENT and sent in (None, []):  # the API leaves out what is empty
+        return []
+    if isinstance(sent, list) and isinstance(live, list):
+        if path.endswith(".tags"):
+            same = sorted(map(str, sent)) == sorted(map(str, live))
+            return [] if same else [Difference(path, live, sent)]
+        if len(sent) == len(live):
+            return [
+                d for i, (s, v) in enumerate(zip(sent, live, strict=True)) for d in differences(s, v, f"{path}[{i}]")
+            ]
+        return [Difference(path, live, sent)]
+    if isinstance(sent, bool) != isinstance(live, bool) or sent != live:
+        return [Difference(path, live, sent)]
+    return []
+
+
+def same_recurrence_starts(sent: dict, live: dict) -> dict:
+    """`sent` (downtime attributes) with each recurrence start that the live rule also reaches set to the live
+    start: apply moves starts to the next occurrence, so a start a week later is the same recurrence."""
+    live_items = ((live.get("schedule") or {}).get("recurrences")) or []
+    sent_items = ((sent.get("schedule") or {}).get("recurrences")) or []
+    if len(live_items) != len(sent_items):
+        return sent
+    items = []
+    for ours, theirs in zip(sent_items, live_items, strict=True):
+        ours = dict(ours)
+        try:
+            start = datetime.fromisoformat(ours["start"])
+            reached = next_start(theirs["start"], ours["rrule"], start) == start.isoformat(timespec="seconds")
+        except (KeyError, TypeError, ValueError):
+            reached = False
+        if reached and theirs.get("rrule") == ours["rrule"] and theirs["start"] <= ours["start"]:
+            ours["start"] = theirs["start"]
+        items.append(ours)
+    return {**sent, "schedule": {**sent["schedule"], "recurrences": items}}
+
+
+@dataclass
+class Change:
+    kind: str  # "monitor", "dashboard", "downtime <name>"
+    action: str  # one of ACTIONS
+    object_id: object = None
+    sent: dict | None = None
+    differences: list[Difference] = field(default_factory=list)
+
+
+def compare(kind: str, sent: dict | None, live: dict | None, object_id) -> Change | None:
+    if sent is None:
+        return Change(kind, "cancel", object_id) if live is not None else None
+    if live is None:
+        return Change(kind, "missing" if object_id else "create", object_id, sent)
+    if kind.startswith("downtime"):
+        attributes, live_attributes = sent["data"]["attributes"], live.get("attributes") or {}
+        found = differences(same_recurrence_starts(attributes, live_attributes), live_attributes, "$.data.attributes")
+    else:
+        found = differences(sent, live)
+    return Change(kind, "update" if found else "unchanged", object_id, sent, found)
+
+
+# ---------------------------------------------------------------- records on the monitor
+def record_key(kind: str) -> str:
+    return kind.replace(" ", "-")
+
+
+def records_of(tags) -> dict[str, str]:
+    found = {}
+    for tag in tags or []:
+        key, _, value = tag.removeprefix(RECORD_PREFIX).partition(":")
+        if tag.startswith(RECORD_PREFIX) and key != CREATING and value:
+            found[key] = value
+    return found
+
+
+def record_tags(records: dict[str, str]) -> list[str]:
+    return [f"{RECORD_PREFIX}{key}:{value}" for key, value in sorted(records.items())]
+
+
+def lock_tag(run: str) -> str:
+    return f"{RECORD_PREFIX}{CREATING}:{run}-{int(time.time())}"
+
+
+def foreign_lock(tags, run: str) -> str | None:
+    """The run id of another apply creating objects right now, from the monitor's `creating` tag."""
+    for tag in tags or []:
+        if tag.startswith(f"{RECORD_PREFIX}{CREATING}:"):
+            owner, _, started = tag.rpartition(":")[2].rpartition("-")
+            fresh = started.isdigit() and time.time() - int(started) < STALE_AFTER
+            if owner != run and fresh:
+                return owner
+    return None
+
+
+def _is_ours(downtime: dict, name: str, monitor_id) -> bool:
+    attributes = downtime.get("attributes") or {}
+    linked = (attributes.get("monitor_identifier") or {}).get("monitor_id")
+    return (
+        (monitor_id is None or linked == monitor_id)
+        and str(attributes.get("status") or "") not in INACTIVE_DOWNTIME_STATES
+        and downtime_marker(name) in (attributes.get("message") or "")
+    )
+
+
+# ---------------------------------------------------------------- the loop
+class Reconciler:
+    def __init__(self, provisioner: Provisioner, assets: Assets | None, now=None, run: str | None = None, show=None):
+        self.provisioner = provisioner
+        self.show = show or (lambda change: None)
+        self.call = provisioner.call
+        self.log = provisioner.log
+        self.assets = assets
+        self.settings = provisioner.settings
+        self.now = now or (lambda: provision.current_time(self.settings.timezone))
+        self.run = run or uuid.uuid4().hex[:12]
+        self.monitors = MonitorsApi(provisioner.client)
+        self.dashboards = DashboardsApi(provisioner.client)
+        self.downtimes = DowntimesApi(provisioner.client)
+
+    # ------------------------------------------------------------ reading
+    def managed_monitors(self) -> list[dict]:
+        found, page = [], 0
+        while True:
+            batch = self.call(
+                "monitor", "list", self.monitors.list_monitors, monitor_tags=MANAGED_BY, page=page, page_size=PAGE
+            )
+            found += batch or []
+            if len(batch or []) < PAGE:
+                break
+            page += 1
+        return sorted((m for m in found if MANAGED_BY in (m.get("tags") or [])), key=lambda m: m["id"])
+
+    def live(self, kind: str, object_id, monitor_id) -> dict | None:
+        """The object of that id while it carries its marker (a downtime: also linked to the monitor, active)."""
+        if kind == "dashboard":
+            found = self.call("dashboard", "read", self.dashboards.get_dashboard, object_id, missing_ok=True)
+            return found if found and MANAGED_BY in (found.get("description") or "") else None
+        found = self.call("downtime", "read", self.downtimes.get_downtime, object_id, missing_ok=True)
+        name = kind.removeprefix("downtime ")
+        return found["data"] if found and _is_ours(found["data"], name, monitor_id) else None
+
+    def scan(self, kind: str, monitor_id, known) -> str | None:
+        """A marked object of `kind` no record knows, found by listing the org: only after a create that may
+        have been made although its answer was lost, or left by a run that died while creating."""
+        if kind == "dashboard":
+            start = 0
+            while True:
+                page = self.call(
+                    "dashboard", "list", self.dashboards.list_dashboards, count=PAGE, start=start, filter_deleted=False
+                )["dashboards"]
+                for item in page:
+                    if MANAGED_BY in (item.get("description") or "") and item["id"] not in known:
+                        return item["id"]
+                if len(page) < PAGE:
+                    return None
+                start += PAGE
+        offset, name = 0, kind.removeprefix("downtime ")
+        while True:
+            page = self.call(
+                "downtime",
+                "list",
+                self.downtimes.list_downtimes,
+                current_only=False,
+                page_offset=offset,
+                page_limit=PAGE,
+            )["data"]
+            for item in page:
+                if _is_ours(item, name, monitor_id) and item["id"] not in known:
+                    return item["id"]
+            if len(page) < PAGE:
+                return None
+            offset += PAGE
+
+    def changes(self, monitor: dict | None) -> list[Change]:
+        """What apply would do, object by object, against the org as it is now."""
+        monitor_id = monitor["id"] if monitor else "<id of the monitor apply creates>"
+        records = records_of(monitor["tags"]) if monitor else {}
+        sent = desired_payloads(self.assets, self.settings, monitor_id, self.now())
+        changes = []
+        for kind, payload in sent.items():
+            if kind == "monitor":
+                live = None
+                if monitor:
+                    live = {**monitor, "tags": [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)]}
+                object_id = monitor and monitor["id"]
+            else:
+                object_id = records.get(record_key(kind))
+                live = self.live(kind, object_id, monitor_id) if monitor and object_id else None
+            change = compare(kind, payload, live, object_id)
+            if change:
+                changes.append(change)
+        return changes
+
+    def plan(self) -> list[Change]:
+        monitors = self.managed_monitors()
+        return self.changes(monitors[0] if monitors else None)
+
+    # ------------------------------------------------------------ apply
+    def apply(self) -> list[Change]:
+        """Write only what differs; returns the changes made (with the new ids of created objects)."""
+        monitor, holding_lock = self._settled_monitor()
+        changes = self.changes(monitor)
+        if holding_lock:  # this run made the monitor
+            changes[0].action = "create"
+        records = records_of(monitor["tags"])
+        stale = any(t.startswith(f"{RECORD_PREFIX}{CREATING}:") for t in monitor["tags"]) and not holding_lock
+        for change in changes:
+            if change.action != "unchanged":
+                self.show(change)
+        creates = [c for c in changes if c.action in ("create", "missing")]
+        if creates and not holding_lock:
+            self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
+            holding_lock = True
+        try:
+            for change in changes[1:]:
+                self._carry_out(change, monitor["id"], records, look_first=stale)
+        except Exception:
+            if holding_lock:  # let the next run start at once instead of waiting for the tag to go stale
+                self._release(monitor, records)
+            raise
+        tags = sorted({*changes[0].sent["tags"], *record_tags(records)})
+        if changes[0].action == "update" or tags != sorted(monitor["tags"]):
+            self._write_monitor(monitor, changes[0].sent, tags)
+        return changes
+
+    def _release(self, monitor, records):
+        try:
+            tags = {t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)} | set(record_tags(records))
+            self._write_monitor(monitor, None, sorted(tags))
+        except ProvisioningError:
+            pass
+
+    def _write_monitor(self, monitor, sent, tags):
+        body = {k: v for k, v in (sent or {}).items() if k in MonitorUpdateRequest.attribute_map.values()}
+        body["tags"] = tags
+        answer = self.call(
+            "monitor", "update", self.monitors.update_monitor, monitor["id"], to_model(body, MonitorUpdateRequest)
+        )
+        monitor["tags"] = (answer or {}).get("tags", tags)
+
+    def _carry_out(self, change: Change, monitor_id, records: dict, look_first: bool):
+        key = record_key(change.kind)
+        if change.action == "update" and change.kind == "dashboard":
+            body = to_model(change.sent, Dashboard)
+            self.call("dashboard", "update", self.dashboards.update_dashboard, change.object_id, body)
+        elif change.action == "update":
+            update = {"data": {"type": "downtime", "id": change.object_id, **change.sent["data"]}}
+            body = to_model(update, DowntimeUpdateRequest)
+            self.call("downtime", "update", self.downtimes.update_downtime, change.object_id, body)
+        elif change.action == "cancel":
+            self.call("downtime", "cancel", self.downtimes.cancel_downtime, change.object_id, missing_ok=True)
+            records.pop(key, None)
+        elif change.action in ("create", "missing"):
+            known = set(records.values())
+            found = self.scan(change.kind, monitor_id, known) if look_first else None
+            if found:
+                change.action = "adopt"
+                self.log(f"adopted {change.kind} {found}: made by an apply that stopped before recording it")
+            records[key] = change.object_id = found or self._create(change, monitor_id, known)
+
+    def _create(self, change: Change, monitor_id, known):
+        kind = "dashboard" if change.kind == "dashboard" else "downtime"
+        if kind == "dashboard":
+            create, body = self.dashboards.create_dashboard, to_model(change.sent, Dashboard)
+        else:
+            create, body = self.downtimes.create_downtime, to_model(change.sent, DowntimeCreateRequest)
+        try:
+            answer = self.call(kind, "create", create, body)
+        except ProvisioningError as error:
+            found = self.scan(change.kind, monitor_id, known) if error.maybe_sent else None
+            if not found:
+                raise
+            change.action = "adopt"
+            self.log(f"adopted {change.kind} {found}: Datadog made it although its answer was an error")
+            return found
+        return answer["id"] if kind == "dashboard" else answer["data"]["id"]
+
+    def _settled_monitor(self) -> tuple[dict, bool]:
+        """The managed monitor, once no other run is creating objects; True if this run made it."""
+        waited_for = None
+        while True:
+            monitors = self.managed_monitors()
+            if not monitors:
+                self._create_monitor()
+                monitors = self.managed_monitors()
+                if not monitors:
+                    continue  # deleted meanwhile (a destroy): start again
+                kept = monitors[0]
+                for other in monitors[1:]:
+                    self.call("monitor", "delete", self.monitors.delete_monitor, other["id"], missing_ok=True)
+                    self.log(f"deleted monitor {other['id']}: a second apply made one at the same moment")
+                if any(t.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for t in kept["tags"]):
+                    return kept, True
+            monitor = monitors[0]
+            owner = foreign_lock(monitor["tags"], self.run)
+            if owner is None:
+                return monitor, False
+            if owner != waited_for:
+                self.log(f"waiting: another apply ({owner}) is creating objects on monitor {monitor['id']}")
+                waited_for = owner
+            self.provisioner.sleep(POLL_SECONDS)
+
+    def _create_monitor(self):
+        sent = desired_payloads(self.assets, self.settings, None, self.now())["monitor"]
+        body = to_model({**sent, "tags": sorted([*sent["tags"], lock_tag(self.run)])}, Monitor)
+        try:
+            self.call("monitor", "create", self.monitors.create_monitor, body)
+        except ProvisioningError as error:
+            mine = f"{RECORD_PREFIX}{CREATING}:{self.run}-"
+            made = error.maybe_sent and any(t.startswith(mine) for m in self.managed_monitors() for t in m["tags"])
+            if not made:
+                raise
+            self.log("the monitor was made although Datadog's answer was an error: using it")
+
+    # ------------------------------------------------------------ destroy
+    def destroy(self) -> list[Change]:
+        """Cancel the recorded downtimes, delete the recorded dashboard, then the monitor that holds the records."""
+        done = []
+        for monitor in self.managed_monitors():
+            records = records_of(monitor["tags"])
+            for key, object_id in sorted(records.items(), key=lambda item: item[0] == "dashboard"):
+                kind = key.replace("-", " ", 1)
+                if self.live(kind, object_id, monitor["id"]) is None:
+                    continue
+                if kind == "dashboard":
+                    self.call("dashboard", "delete", self.dashboards.delete_dashboard, object_id, missing_ok=True)
+                else:
+                    self.call("downtime", "cancel", self.downtimes.cancel_downtime, object_id, missing_ok=True)
+                done.append(Change(kind, "deleted" if kind == "dashboard" else "canceled", object_id))
+            self.call("monitor", "delete", self.monitors.delete_monitor, monitor["id"], missing_ok=True)
+            done.append(Change("monitor", "deleted", monitor["id"]))
+        return done

@@ -1,0 +1,78 @@
+"""Never the same create twice: two real `my-metric-provision apply` processes started together, and a run that
+died while creating objects."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from common import FAST, NOTIFY, apply, destroy
+from fake_datadog import FakeDatadog
+from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
+from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
+
+pytestmark = pytest.mark.usefixtures("fake_keys")
+COMMAND = Path(sys.executable).parent / "my-metric-provision"
+
+
+def ours(fake):
+    """How many marked monitors and dashboards, and active downtimes per name, the org holds."""
+    monitors = [m for m in fake.monitors.values() if MANAGED_BY in m.get("tags", [])]
+    dashboards = [d for d in fake.dashboards.values() if MANAGED_BY in d.get("description", "")]
+    downtimes = {
+        name: sum(downtime_marker(name) in d["attributes"]["message"] for d in fake.active_downtimes())
+        for name in ("weeknights", "weekend", "catch-up")
+    }
+    return len(monitors), len(dashboards), downtimes
+
+
+@pytest.mark.parametrize("delay", [0.0, 0.4], ids=["instant answers", "answers after 400 ms"])
+def test_two_applies_started_together_on_an_empty_org_make_one_of_each(delay):
+    with FakeDatadog(delay=delay) as fake:
+        argv = [COMMAND, "--timezone", "Europe/Paris", "apply", "--notify", NOTIFY, "--api-url", fake.url, *FAST]
+        runs = [subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in "ab"]
+        outputs = [run.communicate(timeout=300)[0] for run in runs]
+        assert [run.returncode for run in runs] == [0, 0], outputs
+        monitors, dashboards, downtimes = ours(fake)
+        # the catch-up exists only when the processes ran at night (they read this machine's clock)
+        assert (monitors, dashboards, downtimes["weeknights"], downtimes["weekend"]) == (1, 1, 1, 1), outputs
+        assert downtimes["catch-up"] <= 1
+        [monitor] = fake.monitors.values()
+        assert not [t for t in monitor["tags"] if t.startswith(f"{RECORD_PREFIX}creating:")]
+        assert set(records_of(monitor["tags"]).values()) >= set(fake.dashboards)
+        code, out = destroy(fake)
+        assert code == 0, out
+        assert ours(fake) == (0, 0, {"weeknights": 0, "weekend": 0, "catch-up": 0})
+
+
+def test_objects_left_by_a_run_that_died_while_creating_are_adopted(fake):
+    fake.fail("POST", "/api/v2/downtime", 500, after=1, made=True)  # the second downtime is made, then the run dies
+    fake.fail("GET", "/api/v2/downtime", 500, times=3)  # ...before it could find it again
+    assert apply(fake)[0] == 3
+    [monitor] = fake.monitors.values()
+    # what a run killed at that moment leaves: its `creating` tag, aged past the wait
+    monitor["tags"] = [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)] + [
+        f"{RECORD_PREFIX}creating:deadrun-1000000000"
+    ]
+    code, out = apply(fake)
+    assert code == 0, out
+    assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
+    assert "adopted" in out and "created" not in out
+
+
+def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
+    assert apply(fake)[0] == 0
+    [monitor] = fake.monitors.values()
+    fake.dashboards.clear()
+    other = f"{RECORD_PREFIX}creating:otherrun-9999999999"
+    monitor["tags"].append(other)
+    polls = []
+
+    def other_run_finishes(seconds):
+        polls.append(seconds)
+        monitor["tags"].remove(other)
+
+    monkeypatch.setattr("my_metric_provisioning.provision.Provisioner.sleep", lambda self, s: other_run_finishes(s))
+    code, out = apply(fake)
+    assert code == 0, out
+    assert len(polls) == 1 and "otherrun" in out and len(fake.dashboards) == 1
