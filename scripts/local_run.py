@@ -146,25 +146,28 @@ def check_step(run: Run, say) -> StepResult:
     args, folder = run.args, run.folder
     reusing = f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)'
     creating = 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)'
-    # One stand-in for every run: a run that finds another making it waits, then reuses it.
+    wheel = standin.build_wheel(REPO_ROOT / 'my_metric', folder.path / 'dist')
+    say(f'built {folder.relative(wheel)}')
+    # One stand-in for every run: it is made and the wheel installed into it by one run at a time (an
+    # exclusive lock), while runs use it at once (a shared lock), so no install happens under a running check.
     with AGENT_PYTHON_LOCK.open('w') as lock:
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            say(f'another run is making {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/; waiting for it to finish')
+            say(f'another run is using {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/; waiting until its check runs end')
             fcntl.flock(lock, fcntl.LOCK_EX)
         say(reusing if standin.agent_python_is_complete(AGENT_PYTHON_DIR) else creating)
         agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
-    wheel = standin.build_wheel(REPO_ROOT / 'my_metric', folder.path / 'dist')
-    say(f'built {folder.relative(wheel)}')
-    config = standin.install_check(agent_python, wheel, folder.conf_d, args.check_config)
-    say(f'installed it as `datadog-agent integration install -w` does, config in {folder.relative(config.parent)}/')
-    say(*(f'note: {note}' for note in args.interval_notes))
-    interval = QUICK_INTERVAL if args.quick else args.interval
-    source = 'shortened by --quick' if args.quick else f'min_collection_interval as the Agent reads {config.name}'
-    say(f'running it {args.runs} times, {interval:g} s apart ({source})')
-    on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
-    documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
+        config = standin.install_check(agent_python, wheel, folder.conf_d, args.check_config)
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        conf_dir = folder.relative(config.parent)
+        say(f'installed it as `datadog-agent integration install -w` does, config in {conf_dir}/')
+        say(*(f'note: {note}' for note in args.interval_notes))
+        interval = QUICK_INTERVAL if args.quick else args.interval
+        source = 'shortened by --quick' if args.quick else f'min_collection_interval as the Agent reads {config.name}'
+        say(f'running it {args.runs} times, {interval:g} s apart ({source})')
+        on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
+        documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
     if (runs := standin.summarize_runs(documents)).errors:
         fix = f'Fix {args.check_config or config} (options in conf.yaml.example) and run again'
         raise StepFailed(f'the check reported errors: {runs.errors}. {fix}')

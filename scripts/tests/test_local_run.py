@@ -8,9 +8,10 @@ import secrets
 import shutil
 import subprocess
 
-from common import REPO_ROOT, admin_settings, assert_nothing_left, closed_port, mysql_unreachable_reason
-
 import mysql_datadog_user
+from flask_demo_harness import free_port
+
+from .common import REPO_ROOT, admin_settings, assert_nothing_left, mysql_unreachable_reason
 
 
 def summary_line(summary: str, part: str) -> str:
@@ -55,7 +56,7 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
 
 
 def test_unreachable_mysql_is_one_skip_line_and_exit_0(run_local):
-    port = closed_port()
+    port = free_port()
     run = run_local('--quick', '--runs', '1', env={'MYSQL_PORT': str(port)})
 
     assert run.returncode == 0, run.output

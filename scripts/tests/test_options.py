@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 import pytest
-from common import REPO_ROOT, assert_nothing_left
+
+from .common import REPO_ROOT, assert_nothing_left
 
 KEYS = {'DD_API_KEY': secrets.token_hex(16), 'DD_APP_KEY': secrets.token_hex(20)}
 
