@@ -291,12 +291,12 @@ def assets_step(run: Run, say) -> StepResult:
 
 
 def draw_pictures(run: Run, say) -> list[str]:
-    """The downtime week and one simulated day of the monitor, drawn by my-metric-provision side by side."""
+    """The downtime week and the monitor's notification rates against its thresholds, drawn side by side."""
     timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
     check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
-    pictures = {'downtime week': ['calendar'], 'forecast day': ['forecast', *check_config]}
+    pictures = {'downtime week': ['calendar'], 'notification forecast': ['forecast', *check_config]}
     folder = run.folder.path
-    paths = dict(zip(pictures, (folder / 'downtime-calendar.png', folder / 'forecast-day.png'), strict=True))
+    paths = dict(zip(pictures, (folder / 'downtime-calendar.png', folder / 'forecast-rates.png'), strict=True))
     with contextlib.ExitStack() as drawing:
         processes = {}
         for what, command in pictures.items():

@@ -42,9 +42,9 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
             r"the tour's accounts datadog_tour_\w+, flask_demo_tour_\w+ and database \w+ were removed", summary
         )
     assert re.search(r'^Datadog assets +OK +validated; plan printed \(dry run, nothing sent\)', summary, re.M)
-    assert '== create or update monitor ==' in summary
+    assert '== monitor ==' in summary
     folder = REPO_ROOT / re.search(r'working files in (\.local-run/run-[0-9a-f]{8})/', run.output).group(1)
-    for name, what in (('downtime-calendar.png', 'downtime week'), ('forecast-day.png', 'forecast day')):
+    for name, what in (('downtime-calendar.png', 'downtime week'), ('forecast-rates.png', 'notification forecast')):
         assert f'picture of the {what}: {folder.relative_to(REPO_ROOT)}/{name}' in summary
         assert (folder / name).read_bytes().startswith(b'\x89PNG\r\n\x1a\n')
     assert 'RESULT: OK' in summary
