@@ -46,7 +46,9 @@ def test_step_one_installs_applies_and_verifies_with_debian_12s_python(tmp_path,
     env = {**{k: v for k, v in os.environ.items() if k.startswith(("PIP_", "MYSQL_"))},
            "HOME": str(home), "PATH": debian_python, "DD_MYSQL_USER": user}  # fmt: skip
     commands = step_one_commands()
-    assert any("pip install" in command for command in commands), commands
+    # The dependencies come hash-checked from the package's exported lock, the package itself without them.
+    assert any("--require-hashes -r mysql_datadog_user/requirements.txt" in command for command in commands), commands
+    assert any(command.endswith("pip install --no-deps ./mysql_datadog_user") for command in commands), commands
     try:
         done = subprocess.run(["bash", "-euc", "\n".join(commands)], cwd=REPO_ROOT, env=env,
                               capture_output=True, text=True, timeout=600)  # fmt: skip

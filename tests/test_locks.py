@@ -81,3 +81,17 @@ def test_package_environments_are_declared_where_the_locks_read_them():
         if path.parent.name != "my_metric" and environments:
             declared[path.parent.name] = sorted(environments)
     assert declared == {}, "hatch environments outside my_metric; move their dependencies to [dependency-groups]"
+
+
+def test_an_export_that_no_longer_matches_its_uv_lock_is_stale(copy_of_repository):
+    # What the deploy README installs must be what mysql_datadog_user/uv.lock holds, byte for byte.
+    exported = copy_of_repository / "mysql_datadog_user" / "requirements.txt"
+    text = exported.read_text()
+    pinned = re.search(r"^pymysql==(\S+)", text, re.MULTILINE)
+    assert pinned, text
+    exported.write_text(text.replace(f"pymysql=={pinned.group(1)}", "pymysql==1.0.0"))
+
+    result = check_locks(copy_of_repository)
+
+    assert result.returncode == 1
+    assert set(re.findall(r"^stale: (\S+)", result.stderr, re.MULTILINE)) == {"mysql_datadog_user/requirements.txt"}
