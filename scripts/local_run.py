@@ -61,11 +61,14 @@ class RunFolder:
 
     def __init__(self) -> None:
         WORK_DIR.mkdir(exist_ok=True)
-        self.remove_dead()
-        self.path = WORK_DIR / f'run-{secrets.token_hex(4)}'
-        self.path.mkdir()
-        self.alive = (self.path / '.alive').open('w')
-        fcntl.flock(self.alive, fcntl.LOCK_EX)
+        # One run at a time looks for dead folders and makes its own, so none is taken for dead while being made.
+        with (WORK_DIR / 'folders.lock').open('w') as making:
+            fcntl.flock(making, fcntl.LOCK_EX)
+            self.remove_dead()
+            self.path = WORK_DIR / f'run-{secrets.token_hex(4)}'
+            self.path.mkdir()
+            self.alive = (self.path / '.alive').open('w')
+            fcntl.flock(self.alive, fcntl.LOCK_EX)
         self.logs = self.path / 'logs'
         self.logs.mkdir()
         self.app_log = self.logs / 'flask-demo.log'
@@ -143,21 +146,28 @@ def check_step(run: Run, say) -> StepResult:
     args, folder = run.args, run.folder
     reusing = f'reusing {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/ (the Agent\'s Python stand-in)'
     creating = 'creating a virtualenv with only datadog-checks-base[deps] (the Agent\'s Python)'
-    # One stand-in for every run: a run that finds another making it waits, then reuses it.
-    with AGENT_PYTHON_LOCK.open('w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        say(reusing if standin.agent_python_is_complete(AGENT_PYTHON_DIR) else creating)
-        agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
     wheel = standin.build_wheel(REPO_ROOT / 'my_metric', folder.path / 'dist')
     say(f'built {folder.relative(wheel)}')
-    config = standin.install_check(agent_python, wheel, folder.conf_d, args.check_config)
-    say(f'installed it as `datadog-agent integration install -w` does, config in {folder.relative(config.parent)}/')
-    say(*(f'note: {note}' for note in args.interval_notes))
-    interval = QUICK_INTERVAL if args.quick else args.interval
-    source = 'shortened by --quick' if args.quick else f'min_collection_interval as the Agent reads {config.name}'
-    say(f'running it {args.runs} times, {interval:g} s apart ({source})')
-    on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
-    documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
+    # One stand-in for every run: it is made and the wheel installed into it by one run at a time (an
+    # exclusive lock), while runs use it at once (a shared lock), so no install happens under a running check.
+    with AGENT_PYTHON_LOCK.open('w') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f'another run is using {AGENT_PYTHON_DIR.relative_to(REPO_ROOT)}/; waiting until its check runs end')
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        say(reusing if standin.agent_python_is_complete(AGENT_PYTHON_DIR) else creating)
+        agent_python = standin.create_agent_python(AGENT_PYTHON_DIR, reuse=True)
+        config = standin.install_check(agent_python, wheel, folder.conf_d, args.check_config)
+        fcntl.flock(lock, fcntl.LOCK_SH)
+        conf_dir = folder.relative(config.parent)
+        say(f'installed it as `datadog-agent integration install -w` does, config in {conf_dir}/')
+        say(*(f'note: {note}' for note in args.interval_notes))
+        interval = QUICK_INTERVAL if args.quick else args.interval
+        source = 'shortened by --quick' if args.quick else f'min_collection_interval as the Agent reads {config.name}'
+        say(f'running it {args.runs} times, {interval:g} s apart ({source})')
+        on_run = lambda document: say(f'run {document["run"]}/{args.runs} -> {standin.describe_run(document)}')  # noqa: E731
+        documents = standin.run_agent_check(agent_python, config, runs=args.runs, interval=interval, on_run=on_run)
     if (runs := standin.summarize_runs(documents)).errors:
         fix = f'Fix {args.check_config or config} (options in conf.yaml.example) and run again'
         raise StepFailed(f'the check reported errors: {runs.errors}. {fix}')
@@ -281,12 +291,12 @@ def assets_step(run: Run, say) -> StepResult:
 
 
 def draw_pictures(run: Run, say) -> list[str]:
-    """The downtime week and one simulated day of the monitor, drawn by my-metric-provision side by side."""
+    """The downtime week and the monitor's notification rates against its thresholds, drawn side by side."""
     timezone = ['--timezone', run.args.timezone] if run.args.timezone is not None else []
     check_config = ['--check-config', str(run.args.check_config)] if run.args.check_config else []
-    pictures = {'downtime week': ['calendar'], 'forecast day': ['forecast', *check_config]}
+    pictures = {'downtime week': ['calendar'], 'notification forecast': ['forecast', *check_config]}
     folder = run.folder.path
-    paths = dict(zip(pictures, (folder / 'downtime-calendar.png', folder / 'forecast-day.png'), strict=True))
+    paths = dict(zip(pictures, (folder / 'downtime-calendar.png', folder / 'forecast-rates.png'), strict=True))
     with contextlib.ExitStack() as drawing:
         processes = {}
         for what, command in pictures.items():

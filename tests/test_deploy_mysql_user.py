@@ -15,12 +15,16 @@ from .common import REPO_ROOT
 PYTHON_311_CANDIDATES = ["/usr/bin/python3.11", str(Path.home() / ".pyenv/versions/3.11.7/bin/python3.11")]
 
 
-def step_one_commands() -> list[str]:
-    """The command lines of the first shell block of step 1, without comments and the `sudo` package install."""
+def step_one_blocks() -> list[str]:
+    """The shell blocks of step 1: the virtualenv path, then the SQL path."""
     readme = (REPO_ROOT / "deploy" / "README.md").read_text()
     step = readme[readme.index("## 1. ") : readme.index("## 2. ")]
-    block = re.search(r"```shell\n(.*?)```", step, re.S).group(1)
-    lines = [line.split("  #")[0].strip() for line in block.splitlines()]
+    return re.findall(r"```shell\n(.*?)```", step, re.S)
+
+
+def step_one_commands() -> list[str]:
+    """The command lines of the first shell block of step 1, without comments and the `sudo` package install."""
+    lines = [line.split("  #")[0].strip() for line in step_one_blocks()[0].splitlines()]
     return [line for line in lines if line and not line.startswith(("#", "sudo "))]
 
 
@@ -42,7 +46,9 @@ def test_step_one_installs_applies_and_verifies_with_debian_12s_python(tmp_path,
     env = {**{k: v for k, v in os.environ.items() if k.startswith(("PIP_", "MYSQL_"))},
            "HOME": str(home), "PATH": debian_python, "DD_MYSQL_USER": user}  # fmt: skip
     commands = step_one_commands()
-    assert any("pip install" in command for command in commands), commands
+    # The dependencies come hash-checked from the package's exported lock, the package itself without them.
+    assert any("--require-hashes -r mysql_datadog_user/requirements.txt" in command for command in commands), commands
+    assert any(command.endswith("pip install --no-deps ./mysql_datadog_user") for command in commands), commands
     try:
         done = subprocess.run(["bash", "-euc", "\n".join(commands)], cwd=REPO_ROOT, env=env,
                               capture_output=True, text=True, timeout=600)  # fmt: skip
@@ -56,3 +62,24 @@ def test_step_one_installs_applies_and_verifies_with_debian_12s_python(tmp_path,
         command = home / "mysql-datadog-user" / "bin" / "mysql-datadog-user"
         if command.exists():
             subprocess.run([command, "drop", "--user", user], env=env, capture_output=True)
+
+
+def test_step_one_without_python_makes_the_account_with_the_documented_grants(tmp_path):
+    """The SQL path as written, for an account of the test's own and the admin password of MYSQL_ROOT_PASSWORD."""
+    user, password = f"dd_test_{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+    [command] = [block for block in step_one_blocks()[1:] if block.startswith("mysql ")]
+    command = command.replace("'datadog'", f"'{user}'").replace("'<a strong password>'", f"'{password}'")
+    command = command.replace(" -p ", " ")  # the password comes from MYSQL_PWD, not a prompt
+    env = {"PATH": "/usr/bin:/bin", "MYSQL_PWD": os.environ.get("MYSQL_ROOT_PASSWORD", "")}
+    try:
+        done = subprocess.run(["bash", "-euc", command], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+        assert done.returncode == 0, done.stdout + done.stderr
+        # The account logs in with that password and holds the documented grants.
+        as_user = ["mysql", "-h", "127.0.0.1", "-u", user, "-N", "-e", "SHOW GRANTS"]
+        grants = subprocess.run(as_user, env={**env, "MYSQL_PWD": password}, capture_output=True, text=True)
+        assert grants.returncode == 0, grants.stderr
+        for grant in ("PROCESS", "MAX_USER_CONNECTIONS 5", "GRANT SELECT ON `performance_schema`.*"):
+            assert grant in grants.stdout, grants.stdout
+    finally:
+        drop = f"DROP USER IF EXISTS '{user}'@'%'"
+        subprocess.run(["mysql", "-h", "127.0.0.1", "-u", "root", "-e", drop], env=env, capture_output=True)

@@ -70,3 +70,28 @@ def test_a_dependency_on_a_package_of_this_repository_is_taken_from_its_folder()
 
 def _uv_sources(document):
     return document.get("tool", {}).get("uv", {}).get("sources", {})
+
+
+def test_package_environments_are_declared_where_the_locks_read_them():
+    # test-all and scripts/lock read [dependency-groups]; a hatch environment's dependencies would be
+    # installed by nothing (my_metric keeps hatch: ddev's environments follow integrations-extras).
+    declared = {}
+    for path in sorted(REPO_ROOT.glob("*/pyproject.toml")):
+        environments = tomllib.loads(path.read_text()).get("tool", {}).get("hatch", {}).get("envs", {})
+        if path.parent.name != "my_metric" and environments:
+            declared[path.parent.name] = sorted(environments)
+    assert declared == {}, "hatch environments outside my_metric; move their dependencies to [dependency-groups]"
+
+
+def test_an_export_that_no_longer_matches_its_uv_lock_is_stale(copy_of_repository):
+    # What the deploy README installs must be what mysql_datadog_user/uv.lock holds, byte for byte.
+    exported = copy_of_repository / "mysql_datadog_user" / "requirements.txt"
+    text = exported.read_text()
+    pinned = re.search(r"^pymysql==(\S+)", text, re.MULTILINE)
+    assert pinned, text
+    exported.write_text(text.replace(f"pymysql=={pinned.group(1)}", "pymysql==1.0.0"))
+
+    result = check_locks(copy_of_repository)
+
+    assert result.returncode == 1
+    assert set(re.findall(r"^stale: (\S+)", result.stderr, re.MULTILINE)) == {"mysql_datadog_user/requirements.txt"}

@@ -2,7 +2,8 @@ import sys
 
 import pytest
 from agent_standin import build_wheel, create_agent_python, install_integration
-from common import AGENT_BASE_VERSION, make_integration
+
+from .common import AGENT_BASE_VERSION, make_integration
 
 
 @pytest.fixture(scope='session')

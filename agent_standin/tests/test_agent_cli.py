@@ -6,7 +6,8 @@ import pytest
 import yaml
 from agent_standin.agent_cli import agent, intake_settings
 from click.testing import CliRunner
-from common import CHECK_NAME, METRIC_NAME
+
+from .common import CHECK_NAME, METRIC_NAME
 
 # How datadog_checks.dev's dd_agent_check finds the JSON in `agent check --json` output.
 DDEV_JSON_PATTERN = r'((?:\{ \[|\[).*?\n(?:\} \]|\]))'

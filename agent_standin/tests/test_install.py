@@ -16,7 +16,8 @@ from agent_standin import (
     wheel_metadata,
 )
 from agent_standin.install import AGENT_PYTHON_LOCKS
-from common import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
+
+from .common import AGENT_BASE_VERSION, CHECK_NAME, EXTRA_REQUIREMENT, METRIC_NAME, make_integration
 
 pytestmark = pytest.mark.filterwarnings('error')
 

@@ -1,7 +1,8 @@
 import pytest
 import yaml
 from agent_standin import LoaderError, describe_run, run_agent_check, summarize_runs
-from common import CHECK_NAME, METRIC_NAME
+
+from .common import CHECK_NAME, METRIC_NAME
 
 
 def write_config(directory, *instances, init_config=None):

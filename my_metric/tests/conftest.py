@@ -12,7 +12,20 @@ import yaml
 
 from datadog_checks.base.types import InstanceType
 
-from . import common
+from .common import (
+    AGENT_CONTAINER_PREFIX,
+    AGENT_DATADOG_YAML,
+    AGENT_MYSQL_CONF,
+    COMPOSE_FILE,
+    DEFAULT_MYSQL_PORT,
+    FLASK_DEMO_URL,
+    GENERATED_MYSQL_CONF_DIR,
+    INSTANCE,
+    MYSQL_E2E_PORT,
+    TRACE_INTAKE_URL,
+    agent_env_vars,
+    agent_mysql_conf,
+)
 
 
 @pytest.fixture(scope='session')
@@ -22,44 +35,44 @@ def dd_environment() -> Iterator[tuple[InstanceType, dict]]:
 
     # Throwaway credentials for the containers, unless the caller chose them.
     mysql_password = os.environ.get('DD_MYSQL_PASSWORD') or secrets.token_urlsafe(24)
-    datadog_yaml = yaml.safe_load(common.AGENT_DATADOG_YAML.read_text(encoding='utf-8'))
+    datadog_yaml = yaml.safe_load(AGENT_DATADOG_YAML.read_text(encoding='utf-8'))
     compose_env = {
         'DD_MYSQL_PASSWORD': mysql_password,
         'MYSQL_ROOT_PASSWORD': os.environ.get('MYSQL_ROOT_PASSWORD') or secrets.token_urlsafe(24),
         'FLASK_DEMO_MYSQL_PASSWORD': os.environ.get('FLASK_DEMO_MYSQL_PASSWORD') or secrets.token_urlsafe(24),
         'DD_ENV': datadog_yaml['env'],
-        'MYSQL_PUBLISHED_PORT': str(common.MYSQL_E2E_PORT),
+        'MYSQL_PUBLISHED_PORT': str(MYSQL_E2E_PORT),
     }
     # The app starts only once MySQL is healthy (depends_on: service_healthy), and MySQL's healthcheck
     # logs in as the datadog user: the app answering means the Agent's MySQL check can log in too.
-    conditions = [CheckEndpoints([f'{common.FLASK_DEMO_URL}/api/apm'], attempts=60, wait=2)]
-    with docker_run(str(common.COMPOSE_FILE), build=True, conditions=conditions, env_vars=compose_env):
+    conditions = [CheckEndpoints([f'{FLASK_DEMO_URL}/api/apm'], attempts=60, wait=2)]
+    with docker_run(str(COMPOSE_FILE), build=True, conditions=conditions, env_vars=compose_env):
         metadata = {
             'docker_volumes': [f'{agent_mysql_conf_file()}:/etc/datadog-agent/conf.d/mysql.d/conf.yaml:ro'],
-            'env_vars': common.agent_env_vars(datadog_yaml, mysql_password),
+            'env_vars': agent_env_vars(datadog_yaml, mysql_password),
         }
-        yield copy.deepcopy(common.INSTANCE), metadata
+        yield copy.deepcopy(INSTANCE), metadata
 
 
 def agent_mysql_conf_file():
     """deploy/agent's mysql.d config itself, or a copy naming the published port when that is not 3306."""
-    if common.MYSQL_E2E_PORT == common.DEFAULT_MYSQL_PORT:
-        return common.AGENT_MYSQL_CONF
-    path = common.GENERATED_MYSQL_CONF_DIR / f'mysql-{common.MYSQL_E2E_PORT}.yaml'
+    if MYSQL_E2E_PORT == DEFAULT_MYSQL_PORT:
+        return AGENT_MYSQL_CONF
+    path = GENERATED_MYSQL_CONF_DIR / f'mysql-{MYSQL_E2E_PORT}.yaml'
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(yaml.safe_dump(common.agent_mysql_conf(common.MYSQL_E2E_PORT)), encoding='utf-8')
+    path.write_text(yaml.safe_dump(agent_mysql_conf(MYSQL_E2E_PORT)), encoding='utf-8')
     return path
 
 
 @pytest.fixture
 def instance() -> InstanceType:
-    return copy.deepcopy(common.INSTANCE)
+    return copy.deepcopy(INSTANCE)
 
 
 @pytest.fixture
 def agent_container(dd_agent_check: Any) -> str:
     """The name of the environment's running Agent container (e2e only: dd_agent_check skips otherwise)."""
-    name = common.AGENT_CONTAINER_PREFIX + os.environ['HATCH_ENV_ACTIVE']
+    name = AGENT_CONTAINER_PREFIX + os.environ['HATCH_ENV_ACTIVE']
     state = subprocess.run(
         ['docker', 'inspect', '--format', '{{.State.Running}}', name], capture_output=True, text=True, check=False
     )
@@ -81,4 +94,4 @@ def agent_image(agent_container: str) -> str:
 @pytest.fixture
 def trace_intake_url(agent_container: str) -> str:
     """The Agent container's trace intake, on the host network as the container is."""
-    return common.TRACE_INTAKE_URL
+    return TRACE_INTAKE_URL

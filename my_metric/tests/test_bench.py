@@ -8,7 +8,7 @@ import pytest
 from datadog_checks.base import AgentCheck
 from datadog_checks.my_metric import MyMetricCheck
 
-from . import common
+from .common import CHECK_NAME, METRIC_NAME
 
 
 class ConstantGaugeCheck(AgentCheck):
@@ -30,9 +30,9 @@ def test_run_bare_agent_check(benchmark, aggregator, instance):
 
 @pytest.mark.benchmark(group='one check run')
 def test_run_my_metric_check(benchmark, aggregator, instance):
-    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    check = MyMetricCheck(CHECK_NAME, {}, [instance])
     check.run()
 
     benchmark(check.run)
 
-    assert aggregator.metrics(common.METRIC_NAME)
+    assert aggregator.metrics(METRIC_NAME)

@@ -10,45 +10,45 @@ from datadog_checks.base import ConfigurationError
 from datadog_checks.dev.utils import get_metadata_metrics
 from datadog_checks.my_metric import MyMetricCheck
 
-from . import common
+from .common import CHECK_NAME, CONF_EXAMPLE, DEFAULT_MAX, DEFAULT_MIN, INSTANCE_TAGS, METRIC_NAME
 
 pytestmark = pytest.mark.unit
 
 
 def submitted_values(aggregator):
-    return [point.value for point in aggregator.metrics(common.METRIC_NAME)]
+    return [point.value for point in aggregator.metrics(METRIC_NAME)]
 
 
 def test_check_submits_one_gauge_with_instance_tags(dd_run_check, aggregator, instance):
-    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    check = MyMetricCheck(CHECK_NAME, {}, [instance])
     dd_run_check(check)
 
-    aggregator.assert_metric(common.METRIC_NAME, metric_type=aggregator.GAUGE, count=1, tags=common.INSTANCE_TAGS)
+    aggregator.assert_metric(METRIC_NAME, metric_type=aggregator.GAUGE, count=1, tags=INSTANCE_TAGS)
     [value] = submitted_values(aggregator)
-    assert common.DEFAULT_MIN <= value <= common.DEFAULT_MAX
+    assert DEFAULT_MIN <= value <= DEFAULT_MAX
     assert value == int(value)
     aggregator.assert_metrics_using_metadata(get_metadata_metrics())
     aggregator.assert_all_metrics_covered()
 
 
 def test_check_without_tags_submits_untagged_gauge(dd_run_check, aggregator):
-    dd_run_check(MyMetricCheck(common.CHECK_NAME, {}, [{}]))
+    dd_run_check(MyMetricCheck(CHECK_NAME, {}, [{}]))
 
-    aggregator.assert_metric(common.METRIC_NAME, count=1, tags=[])
+    aggregator.assert_metric(METRIC_NAME, count=1, tags=[])
     aggregator.assert_all_metrics_covered()
 
 
 def test_default_range_is_uniform_over_0_to_1000_with_both_ends_reached(dd_run_check, aggregator, instance):
     # 30,000 draws from 1001 values: each end is missed with probability (1000/1001)**30000 < 1e-13.
-    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    check = MyMetricCheck(CHECK_NAME, {}, [instance])
     dd_run_check(check)
     for _ in range(30000 - 1):
         check.check(instance)
 
     values = submitted_values(aggregator)
     assert len(values) == 30000
-    assert min(values) == common.DEFAULT_MIN
-    assert max(values) == common.DEFAULT_MAX
+    assert min(values) == DEFAULT_MIN
+    assert max(values) == DEFAULT_MAX
     assert all(value == int(value) for value in values)
     # Uniform mean is 500 with a standard error of about 1.7 here; 20 is over 10 standard errors.
     assert abs(sum(values) / len(values) - 500) < 20
@@ -64,8 +64,8 @@ def test_default_range_is_uniform_over_0_to_1000_with_both_ends_reached(dd_run_c
     ],
 )
 def test_min_and_max_overrides_bound_every_value(dd_run_check, aggregator, min_value, max_value):
-    instance = {'min_value': min_value, 'max_value': max_value, 'tags': common.INSTANCE_TAGS}
-    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    instance = {'min_value': min_value, 'max_value': max_value, 'tags': INSTANCE_TAGS}
+    check = MyMetricCheck(CHECK_NAME, {}, [instance])
     dd_run_check(check)
     for _ in range(500):
         check.check(instance)
@@ -78,15 +78,15 @@ def test_min_and_max_overrides_bound_every_value(dd_run_check, aggregator, min_v
 
 
 def test_conf_yaml_example_runs_as_shipped(dd_run_check, aggregator):
-    conf = yaml.safe_load(common.CONF_EXAMPLE.read_text())
+    conf = yaml.safe_load(CONF_EXAMPLE.read_text())
     [instance] = conf['instances']
     assert instance == {'min_collection_interval': 45}
 
-    check = MyMetricCheck(common.CHECK_NAME, conf['init_config'] or {}, [instance])
+    check = MyMetricCheck(CHECK_NAME, conf['init_config'] or {}, [instance])
     dd_run_check(check)
 
     assert check.config.min_collection_interval == 45
-    aggregator.assert_metric(common.METRIC_NAME, count=1, tags=[])
+    aggregator.assert_metric(METRIC_NAME, count=1, tags=[])
     aggregator.assert_metrics_using_metadata(get_metadata_metrics())
 
 
@@ -165,7 +165,7 @@ BAD_CONFIGURATIONS = [
 
 @pytest.mark.parametrize('instance, expected_message', BAD_CONFIGURATIONS)
 def test_bad_configuration_names_field_value_and_fix(instance, expected_message):
-    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    check = MyMetricCheck(CHECK_NAME, {}, [instance])
 
     with pytest.raises(ConfigurationError) as error:
         check.load_configuration_models()
@@ -175,20 +175,20 @@ def test_bad_configuration_names_field_value_and_fix(instance, expected_message)
 
 @pytest.mark.parametrize('instance, expected_message', BAD_CONFIGURATIONS)
 def test_bad_configuration_fails_the_run_and_submits_nothing(aggregator, instance, expected_message):
-    check = MyMetricCheck(common.CHECK_NAME, {}, [instance])
+    check = MyMetricCheck(CHECK_NAME, {}, [instance])
 
     # AgentCheck.run is what the Agent calls: it reports the error instead of raising it.
     [error] = json.loads(check.run())
 
     assert 'ConfigurationError' in error['traceback']
     assert expected_message in error['message']
-    assert not aggregator.metrics(common.METRIC_NAME)
+    assert not aggregator.metrics(METRIC_NAME)
 
 
 @pytest.mark.parametrize('interval', [0.5, 1, 45])
 def test_collection_interval_accepts_any_positive_number_of_seconds(dd_run_check, aggregator, interval):
-    check = MyMetricCheck(common.CHECK_NAME, {}, [{'min_collection_interval': interval}])
+    check = MyMetricCheck(CHECK_NAME, {}, [{'min_collection_interval': interval}])
     dd_run_check(check)
 
     assert check.config.min_collection_interval == interval
-    aggregator.assert_metric(common.METRIC_NAME, count=1)
+    aggregator.assert_metric(METRIC_NAME, count=1)

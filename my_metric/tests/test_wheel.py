@@ -3,7 +3,7 @@
 # Licensed under a 3-clause BSD style license (see LICENSE)
 """The built wheel, installed into a stand-in for the Agent's embedded Python and run as the Agent does.
 
-The stand-in matches the Agent release this interpreter stands for (common.SUPPORTED_AGENTS): the
+The stand-in matches the Agent release this interpreter stands for (SUPPORTED_AGENTS): the
 py3.12 environment proves Agent 7.58 (datadog-checks-base 36.16.0), the py3.13 one Agent 7.72 (37.21.1).
 """
 
@@ -21,11 +21,19 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from . import common
+from .common import (
+    CONF_EXAMPLE,
+    DEFAULT_MAX,
+    DEFAULT_MIN,
+    INSTANCE_TAGS,
+    INTEGRATION_ROOT,
+    METRIC_NAME,
+    SUPPORTED_AGENTS,
+)
 
 pytestmark = pytest.mark.integration
 
-AGENT_VERSION, AGENT_BASE_VERSION = common.SUPPORTED_AGENTS[sys.version_info[:2]]
+AGENT_VERSION, AGENT_BASE_VERSION = SUPPORTED_AGENTS[sys.version_info[:2]]
 
 
 def write_config(path, *instances):
@@ -35,7 +43,7 @@ def write_config(path, *instances):
 
 @pytest.fixture(scope='module')
 def wheel(tmp_path_factory):
-    return agent_standin.build_wheel(common.INTEGRATION_ROOT, tmp_path_factory.mktemp('dist'))
+    return agent_standin.build_wheel(INTEGRATION_ROOT, tmp_path_factory.mktemp('dist'))
 
 
 @pytest.fixture(scope='module')
@@ -77,26 +85,26 @@ def test_wheel_name_contents_and_dependencies(wheel, wheel_metadata, base_requir
 
 def test_wheel_serves_agent_pythons_3_12_and_3_13(wheel_metadata):
     requires_python = SpecifierSet(wheel_metadata.requires_python)
-    for python in common.SUPPORTED_AGENTS:
+    for python in SUPPORTED_AGENTS:
         assert Version('.'.join(map(str, python))) in requires_python
 
 
 def test_base_floor_is_what_the_oldest_supported_agent_ships(base_requirement):
     # A lower floor claims Agents nothing here proves (36.0.0[deps] does not even install on Python 3.12).
-    oldest = min((Version(base) for _, base in common.SUPPORTED_AGENTS.values()))
+    oldest = min((Version(base) for _, base in SUPPORTED_AGENTS.values()))
     assert str(base_requirement.specifier) == f'>={oldest}'
 
 
 def test_readme_and_manifest_name_the_supported_agents_and_their_proof():
-    readme = (common.INTEGRATION_ROOT / 'README.md').read_text()
-    manifest = json.loads((common.INTEGRATION_ROOT / 'manifest.json').read_text())
-    oldest_agent, oldest_base = min(common.SUPPORTED_AGENTS.values(), key=lambda agent: Version(agent[1]))
+    readme = (INTEGRATION_ROOT / 'README.md').read_text()
+    manifest = json.loads((INTEGRATION_ROOT / 'manifest.json').read_text())
+    oldest_agent, oldest_base = min(SUPPORTED_AGENTS.values(), key=lambda agent: Version(agent[1]))
 
     assert f'Agent {oldest_agent} or later' in manifest['tile']['description']
     # datadog_checks_dev's manifest validator caps a tile description at 80 characters.
     assert len(manifest['tile']['description']) <= 80
     assert f'`datadog-checks-base>={oldest_base}`' in readme
-    for (major, minor), (agent, base) in common.SUPPORTED_AGENTS.items():
+    for (major, minor), (agent, base) in SUPPORTED_AGENTS.items():
         assert f'| {agent} ' in readme
         assert f'Python {major}.{minor} holding only `datadog-checks-base[deps]=={base}`' in readme
 
@@ -117,7 +125,7 @@ def test_agent_python_matches_the_test_interpreter(agent_python):
 
 def test_install_copies_example_config_like_the_agent(check_conf_dir):
     assert check_conf_dir.name == 'my_metric.d'
-    assert (check_conf_dir / 'conf.yaml.example').read_text() == common.CONF_EXAMPLE.read_text()
+    assert (check_conf_dir / 'conf.yaml.example').read_text() == CONF_EXAMPLE.read_text()
 
 
 def test_installed_check_runs_with_the_shipped_example_config(agent_python, check_conf_dir):
@@ -130,23 +138,23 @@ def test_installed_check_runs_with_the_shipped_example_config(agent_python, chec
     for document in documents:
         assert document['errors'] == []
         [series] = document['series']
-        assert series['metric'] == common.METRIC_NAME
+        assert series['metric'] == METRIC_NAME
         assert series['type'] == 'gauge'
         assert series['tags'] == []
         assert series['value'] == int(series['value'])
-        assert common.DEFAULT_MIN <= series['value'] <= common.DEFAULT_MAX
+        assert DEFAULT_MIN <= series['value'] <= DEFAULT_MAX
 
 
 def test_installed_check_applies_instance_bounds_and_tags(agent_python, check_conf_dir):
     conf = check_conf_dir / 'conf.yaml'
-    instance = {'min_value': 7, 'max_value': 8, 'tags': common.INSTANCE_TAGS, 'min_collection_interval': 45}
+    instance = {'min_value': 7, 'max_value': 8, 'tags': INSTANCE_TAGS, 'min_collection_interval': 45}
     write_config(conf, instance)
 
     documents = agent_standin.run_agent_check(agent_python, conf, runs=40, interval=0)
 
     values = {document['series'][0]['value'] for document in documents}
     assert values == {7, 8}
-    assert all(document['series'][0]['tags'] == sorted(common.INSTANCE_TAGS) for document in documents)
+    assert all(document['series'][0]['tags'] == sorted(INSTANCE_TAGS) for document in documents)
 
 
 def test_installed_check_reports_bad_config_and_submits_nothing(agent_python, check_conf_dir):

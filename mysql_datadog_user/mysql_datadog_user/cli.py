@@ -3,7 +3,7 @@
 The admin connection comes from MYSQL_HOST, MYSQL_PORT, MYSQL_ROOT_USER, MYSQL_ROOT_PASSWORD;
 the Agent user's password from DD_MYSQL_PASSWORD. Exit codes: 0 done, 1 a verification failed
 or the server refused a statement, 2 usage or configuration error, 3 server not reachable or
-login refused, 4 the account exists and was left unchanged.
+login refused, 4 an account of the name exists (at any host) and was left unchanged.
 """
 
 from __future__ import annotations

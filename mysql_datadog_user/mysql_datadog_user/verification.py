@@ -114,21 +114,36 @@ def _check_process(conn, user: str, witness_thread_id: int | None) -> CheckResul
     )
 
 
-def _own_privileges(conn) -> list[tuple[str, str, str]]:
-    """(level, privilege, grantable) rows for the current user from information_schema."""
+# (level, information_schema table, what the privilege applies to) of every level a privilege is granted at.
+PRIVILEGE_TABLES = (
+    ('global', 'USER_PRIVILEGES', "'*.*'"),
+    ('schema', 'SCHEMA_PRIVILEGES', 'TABLE_SCHEMA'),
+    ('table', 'TABLE_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)"),
+    ('column', 'COLUMN_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME)"),
+)
+
+
+def _privileges(cursor, grantee: str | None = None) -> list[tuple[str, str, str, str]]:
+    """(level, where, privilege, grantable) rows from information_schema: the current user's, or ``grantee``'s."""
     rows = []
-    with conn.cursor() as cursor:
-        for level, table, scope in (
-            ('global', 'USER_PRIVILEGES', "'*.*'"),
-            ('schema', 'SCHEMA_PRIVILEGES', 'TABLE_SCHEMA'),
-            ('table', 'TABLE_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)"),
-            ('column', 'COLUMN_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME)"),
-        ):
-            cursor.execute(f'SELECT {scope}, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.{table}')
-            rows.extend(
-                (f'{level} {where}', privilege.upper(), grantable.upper()) for where, privilege, grantable in cursor
-            )
+    for level, table, scope in PRIVILEGE_TABLES:
+        query = f'SELECT {scope}, PRIVILEGE_TYPE, IS_GRANTABLE FROM information_schema.{table}'
+        if grantee is None:
+            cursor.execute(query)
+        else:
+            cursor.execute(f'{query} WHERE GRANTEE = %s', (grantee,))
+        rows.extend(
+            (level, where, privilege.upper(), grantable.upper()) for where, privilege, grantable in cursor.fetchall()
+        )
     return rows
+
+
+def _own_privileges(conn) -> list[tuple[str, str, str]]:
+    """(level and where, privilege, grantable) rows for the current user from information_schema."""
+    with conn.cursor() as cursor:
+        return [
+            (f'{level} {where}', privilege, grantable) for level, where, privilege, grantable in _privileges(cursor)
+        ]
 
 
 def _check_no_write_privileges(conn) -> CheckResult:
@@ -217,23 +232,14 @@ def check_same_name_accounts(admin_conn, user: str) -> CheckResult:
         accounts = [account_name(user, host) for host in account_hosts(admin_conn, user)]
         extra: dict[tuple[str, str], list[str]] = {}  # (account, where) -> privileges beyond the documented ones
         with admin_conn.cursor() as cursor:
-            for level, table, scope in (
-                ('global', 'USER_PRIVILEGES', "''"),
-                ('schema', 'SCHEMA_PRIVILEGES', 'TABLE_SCHEMA'),
-                ('table', 'TABLE_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME)"),
-                ('column', 'COLUMN_PRIVILEGES', "CONCAT(TABLE_SCHEMA, '.', TABLE_NAME, '.', COLUMN_NAME)"),
-            ):
-                for account in accounts:
-                    columns = f'{scope}, PRIVILEGE_TYPE, IS_GRANTABLE'
-                    cursor.execute(f'SELECT {columns} FROM information_schema.{table} WHERE GRANTEE = %s', (account,))
-                    for where, privilege, grantable in cursor.fetchall():
-                        privilege = privilege.upper()
-                        documented = (level == 'global' and privilege in DOCUMENTED_GLOBAL_PRIVILEGES) or (
-                            level == 'schema' and (where, privilege) in DOCUMENTED_SCHEMA_PRIVILEGES
-                        )
-                        if not documented or grantable.upper() == 'YES':
-                            grant = ' WITH GRANT OPTION' if grantable.upper() == 'YES' else ''
-                            extra.setdefault((account, where or '*.*'), []).append(privilege + grant)
+            for account in accounts:
+                for level, where, privilege, grantable in _privileges(cursor, account):
+                    documented = (level == 'global' and privilege in DOCUMENTED_GLOBAL_PRIVILEGES) or (
+                        level == 'schema' and (where, privilege) in DOCUMENTED_SCHEMA_PRIVILEGES
+                    )
+                    if not documented or grantable == 'YES':
+                        grant = ' WITH GRANT OPTION' if grantable == 'YES' else ''
+                        extra.setdefault((account, where), []).append(privilege + grant)
     except pymysql.MySQLError as exc:
         return CheckResult('same_name_accounts', False, f'listing the accounts named {user!r} failed: {exc}')
     if extra:

@@ -18,8 +18,7 @@ from mysql_datadog_user import (
 )
 from mysql_datadog_user.connection import ACCESS_DENIED, error_code
 
-from .common import create_at_hosts, hosts_of
-from .conftest import fetch_grants, new_account_name, new_password, password_hash
+from .common import create_at_hosts, fetch_grants, hosts_of, new_account_name, new_password, password_hash
 
 
 def test_apply_creates_one_account_at_any_host_with_the_limit(admin, account_name, admin_conn):

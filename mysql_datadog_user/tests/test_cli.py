@@ -9,8 +9,7 @@ import pytest
 from mysql_datadog_user import CHECK_NAMES, apply, user_exists
 from mysql_datadog_user.cli import EXIT_ACCOUNT_EXISTS, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, main
 
-from .common import closed_port, create_at_hosts
-from .conftest import fetch_grants, new_password, password_hash
+from .common import closed_port, create_at_hosts, fetch_grants, new_password, password_hash
 
 
 @pytest.fixture

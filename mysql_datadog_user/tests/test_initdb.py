@@ -13,7 +13,7 @@ import pytest
 from mysql_datadog_user import AccountExists, apply, unreachable_reason, user_exists
 from mysql_datadog_user.accounts import SQL_DIR
 
-from .conftest import fetch_grants, new_password, password_hash
+from .common import fetch_grants, new_password, password_hash
 
 INIT_SCRIPT = Path(__file__).resolve().parents[1] / 'initdb' / '10-datadog-user.sh'
 HARNESS = (

@@ -9,7 +9,7 @@ import pytest
 from mysql_datadog_user import CHECK_NAMES, MAX_USER_CONNECTIONS, apply, connect, verify, verify_with_witness
 from mysql_datadog_user.verification import ACCESS_DENIED_ERRORS, CONNECTION_LIMIT_ERRORS, PROBE_DATABASE
 
-from .conftest import fetch_grants, new_password, wait_until_no_sessions
+from .common import fetch_grants, new_password, wait_until_no_sessions
 
 
 @pytest.fixture

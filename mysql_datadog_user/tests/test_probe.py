@@ -9,8 +9,7 @@ import pytest
 from mysql_datadog_user import ConnectionSettings, unreachable_reason
 from mysql_datadog_user.connection import describe_failure
 
-from .common import closed_port
-from .conftest import new_password
+from .common import closed_port, new_password
 
 
 def assert_one_line_naming(reason: str | None, address: str, *fragments: str, secret: str = '') -> None:

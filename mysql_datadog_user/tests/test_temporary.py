@@ -24,8 +24,7 @@ from mysql_datadog_user import (
     verify_with_witness,
 )
 
-from .common import create_at_hosts, hosts_of
-from .conftest import drop_everywhere, new_account_name, new_password
+from .common import create_at_hosts, drop_everywhere, hosts_of, new_account_name, new_password
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 from dataclasses import fields
@@ -37,6 +38,30 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         raise UsageError(f"{message}. See {self.prog} --help.")
+
+
+def number(kind, low, high=None, above=False):
+    """An argparse type: a finite `kind` from `low` (or above it) to `high`; the error names the range."""
+    if above:
+        wanted = f"a number above {low:g}"
+    else:
+        wanted = f"a {'whole ' if kind is int else ''}number from {low:g}" + (f" to {high:g}" if high else " up")
+
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
+        too_low = value <= low if above else value < low
+        if not math.isfinite(value) or too_low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {wanted}")
+        return value
+
+    return parse
+
+
+# datetime's last year is 9999; proving a year's coverage reads into the next one
+YEAR = number(int, 2, 9998)
 
 
 def resolve_integration_dir(option: str | None) -> Path:
@@ -114,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_common_options(validate, defaults=False)
     validate.add_argument(
         "--year",
-        type=int,
+        type=YEAR,
         default=date.today().year,
         help="year over which downtime coverage is proven (default: the current year)",
     )
@@ -140,32 +165,40 @@ def build_parser() -> argparse.ArgumentParser:
             "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
         )
         if name == "snapshot":
-            sub.add_argument("--minutes", type=int, default=5, help="timeframe of the snapshot (default 5)")
+            sub.add_argument(
+                "--minutes",
+                type=number(int, 1, MAX_SNAPSHOT_MINUTES),
+                default=5,
+                help="timeframe of the snapshot (default 5)",
+            )
         sub.add_argument(
-            "--max-retries", type=int, default=3, help="retries on 429, 5xx and network errors (default 3)"
+            "--max-retries",
+            type=number(int, 0, 100),
+            default=3,
+            help="retries on 429, 5xx and network errors (default 3)",
         )
         sub.add_argument(
             "--connect-timeout",
-            type=float,
+            type=number(float, 0, above=True),
             default=Settings.connect_timeout,
             help=f"seconds to open each connection to Datadog (default {Settings.connect_timeout:g})",
         )
         sub.add_argument(
             "--read-timeout",
-            type=float,
+            type=number(float, 0, above=True),
             default=Settings.read_timeout,
             help=f"seconds to wait for Datadog's answer to each request (default {Settings.read_timeout:g})",
         )
         sub.add_argument(
             "--deadline",
-            type=float,
+            type=number(float, 0, above=True),
             default=Settings.deadline,
             help=f"seconds for the whole command, retries included; then it stops with exit 3 "
             f"(default {Settings.deadline:g})",
         )
         sub.add_argument(
             "--retry-backoff",
-            type=float,
+            type=number(float, 0),
             default=2.0,
             help="backoff factor in seconds when no rate-limit header says how long to wait",
         )
@@ -180,29 +213,45 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_picture_commands(commands) -> None:
-    """`calendar` and `forecast`: offline pictures and figures (matplotlib is imported only when they run)."""
+    """`calendar` and `forecast`: offline pictures and figures, with the `pictures` extra (numpy, matplotlib)."""
     calendar = commands.add_parser("calendar", help="draw the downtime week (PNG or SVG) in --timezone")
     _add_common_options(calendar, defaults=False)
     calendar.add_argument("--output", required=True, help="picture to write, .png or .svg")
-    calendar.add_argument("--year", type=int, help="year whose clock changes are drawn (default: this year)")
+    calendar.add_argument("--year", type=YEAR, help="year whose clock changes are drawn (default: this year)")
     calendar.add_argument("--data", help="also write the grid behind the picture as JSON to this file")
     forecast = commands.add_parser("forecast", help="estimate the monitor's notifications per week for one host")
     _add_common_options(forecast, defaults=False)
     forecast.add_argument("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
     forecast.add_argument("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
     forecast.add_argument("--json", action="store_true", help="print the figures as JSON")
-    forecast.add_argument("--seed", type=int, default=0, help="seed of the simulation (default 0)")
-    forecast.add_argument("--weeks", type=int, default=52, help="simulated weeks (default 52)")
-    forecast.add_argument("--output", help="draw one simulated weekday to this .png or .svg")
+    forecast.add_argument("--output", help="draw notifications per week against each threshold (.png or .svg)")
     forecast.add_argument(
-        "--target-warnings-per-week", type=float, help="propose thresholds giving about this many warnings a week"
+        "--target-warnings-per-week",
+        type=number(float, 0, above=True),
+        help="propose thresholds giving about this many warnings a week",
     )
     forecast.add_argument(
-        "--target-alerts-per-week", type=float, help="with --target-warnings-per-week (default: a tenth of it)"
+        "--target-alerts-per-week",
+        type=number(float, 0, above=True),
+        help="with --target-warnings-per-week (default: a tenth of it)",
     )
+
+
+PICTURES_EXTRA = (
+    "pip install 'my-metric-provisioning[pictures]' (from a checkout: pip install ../agent_standin -e '.[pictures]'; "
+    "the package's test environment from uv.lock has it)"
+)
 
 
 def run_picture_command(args, integration_dir: Path, out) -> int:
+    import importlib.util
+
+    needed = ("matplotlib",) if args.command == "calendar" else ("numpy", "matplotlib", "agent_standin")
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:
+        raise UsageError(
+            f"{args.command} needs the pictures extra ({', '.join(missing)} not installed): {PICTURES_EXTRA}."
+        )
     if args.command == "calendar":
         from my_metric_provisioning import downtime_calendar
 
@@ -217,14 +266,6 @@ def run_picture_command(args, integration_dir: Path, out) -> int:
     return forecast.run(args, out)
 
 
-def check_minutes(minutes: int) -> int:
-    if not 1 <= minutes <= MAX_SNAPSHOT_MINUTES:
-        raise UsageError(
-            f"--minutes {minutes}: give a number of minutes from 1 to {MAX_SNAPSHOT_MINUTES}, e.g. --minutes 5."
-        )
-    return minutes
-
-
 def _settings(args) -> Settings:
     notify = getattr(args, "notify", None)
     args.dry_run = getattr(args, "dry_run", False)
@@ -237,15 +278,6 @@ def _settings(args) -> Settings:
                 "e.g. --notify @alice@example.com (or set MY_METRIC_NOTIFY)."
             )
         check_notify(notify)
-    if args.command == "snapshot":
-        check_minutes(args.minutes)
-    if args.max_retries < 0:
-        raise UsageError("--max-retries must be 0 or more.")
-    if args.retry_backoff < 0:
-        raise UsageError("--retry-backoff must be 0 or more seconds.")
-    for option in ("connect_timeout", "read_timeout", "deadline"):
-        if not getattr(args, option) > 0:
-            raise UsageError(f"--{option.replace('_', '-')} must be a number of seconds above 0.")
     check_site(args.site, args.api_url)
     # Every setting but the notify handle and the keys (read below) is an option of the same name.
     options = {field.name: getattr(args, field.name) for field in fields(Settings) if hasattr(args, field.name)}
@@ -262,10 +294,27 @@ def _settings(args) -> Settings:
     return settings
 
 
+def first_judged_year(assets: Assets) -> int:
+    """The first year every stored recurrence has started before (a year before its anchor is half unmuted)."""
+    starts = [
+        str(item.get("start", ""))[:4]
+        for payload in assets.downtimes.values()
+        for item in (((payload.get("data") or {}).get("attributes") or {}).get("schedule") or {}).get("recurrences", [])
+        if isinstance(item, dict)
+    ]
+    return max((int(year) + 1 for year in starts if year.isdigit()), default=2)
+
+
 def _validate(assets: Assets, args, out) -> int:
     from my_metric_provisioning.rules import validate_all
 
     year = getattr(args, "year", None) or date.today().year
+    first = first_judged_year(assets)
+    if year < first:
+        raise UsageError(
+            f"--year {year}: the stored downtimes start in {first - 1}, so their coverage can be judged from "
+            f"{first} on; give --year {first} or later."
+        )
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)

@@ -288,6 +288,9 @@ def draw(weeks: list[Week], tz_name: str, year: int):
 
 def write_calendar(assets: Assets, tz_name: str, year: int, output: str, data_output: str | None = None) -> list[Week]:
     _check_output(output)
+    if data_output and not Path(data_output).parent.is_dir():  # checked before anything is written
+        folder = Path(data_output).parent
+        raise UsageError(f"--data {data_output}: folder {folder} does not exist; create it or choose another path.")
     weeks = calendar_weeks(assets, tz_name, year)
     save_figure(draw(weeks, tz_name, year), output)
     if data_output:

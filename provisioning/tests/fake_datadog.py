@@ -54,7 +54,7 @@ ROUTES = {
     },
     "/api/v1/events": {"POST": (set(), set())},
 }
-PAST_START = "Scheduled downtime start cannot be in the past"  # v1's answer, NOTES.md
+PAST_START = "Scheduled downtime start cannot be in the past"  # the v1 API's answer to a past start
 
 
 def utc_now() -> datetime:

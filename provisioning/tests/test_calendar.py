@@ -128,6 +128,14 @@ def test_bad_calendar_input_is_a_clear_error(tmp_path, argv, expected):
     assert "Traceback" not in out.getvalue()
 
 
+def test_data_into_a_missing_folder_is_refused_before_anything_is_written(tmp_path):
+    picture = tmp_path / "week.png"
+    out = io.StringIO()
+    code = run(["calendar", "--output", str(picture), "--data", str(tmp_path / "missing" / "grid.json")], out=out)
+    assert code == 2 and "--data" in out.getvalue()
+    assert not picture.exists()
+
+
 def test_validate_does_not_import_matplotlib():
     code = (
         "import io, sys\n"

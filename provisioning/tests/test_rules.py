@@ -135,7 +135,7 @@ def test_hard_coded_handle(assets, allowed):
     assert "hard-codes a notification handle" in messages(check_monitor(assets.monitor, allowed))
 
 
-def test_monitor_content_matches_issue(real_assets):
+def test_monitor_content_is_the_committed_one(real_assets):
     definition = real_assets.monitor["definition"]
     assert definition["query"] == "avg(last_5m):avg:my_metric{*} by {host} > 800"
     assert definition["options"]["thresholds"] == {"critical": 800, "warning": 500}

@@ -11,7 +11,6 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 import mysql_datadog_user
+from flask_demo_harness import accepts_connections
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RUN_LOCAL = REPO_ROOT / 'scripts' / 'run-local'
@@ -54,18 +54,6 @@ def processes_with_marker(marker: str) -> list[str]:
         except OSError:
             continue
     return found
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: one the kernel just handed out and took back."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        return sock.connect_ex(('127.0.0.1', port)) != 0
 
 
 def admin_settings() -> mysql_datadog_user.ConnectionSettings:
@@ -120,7 +108,7 @@ def leftovers_after(marker: str, settle: float = 5.0) -> list[str]:
 def assert_nothing_left(marker: str, ports: tuple[int, ...] = ()) -> None:
     leftovers = leftovers_after(marker)
     assert not leftovers, 'processes outlived the run:\n' + '\n'.join(leftovers)
-    busy = [port for port in ports if not port_is_free(port)]
+    busy = [port for port in ports if accepts_connections(port)]
     assert not busy, f'ports still taken after the run: {busy}'
 
 

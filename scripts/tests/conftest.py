@@ -9,7 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from common import REPO_ROOT, RUN_TIMEOUT, Run, kill_leftovers, mysql_unreachable_reason, start_run
+
+from .common import REPO_ROOT, RUN_TIMEOUT, Run, kill_leftovers, mysql_unreachable_reason, start_run
 
 
 @pytest.fixture

@@ -8,7 +8,8 @@ import subprocess
 import time
 
 import pytest
-from common import (
+
+from .common import (
     RUN_LOCAL,
     assert_nothing_left,
     kill_leftovers,

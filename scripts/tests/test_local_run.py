@@ -8,9 +8,10 @@ import secrets
 import shutil
 import subprocess
 
-from common import REPO_ROOT, admin_settings, assert_nothing_left, closed_port, mysql_unreachable_reason
-
 import mysql_datadog_user
+from flask_demo_harness import free_port
+
+from .common import REPO_ROOT, admin_settings, assert_nothing_left, mysql_unreachable_reason
 
 
 def summary_line(summary: str, part: str) -> str:
@@ -41,9 +42,9 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
             r"the tour's accounts datadog_tour_\w+, flask_demo_tour_\w+ and database \w+ were removed", summary
         )
     assert re.search(r'^Datadog assets +OK +validated; plan printed \(dry run, nothing sent\)', summary, re.M)
-    assert '== create or update monitor ==' in summary
+    assert '== monitor ==' in summary
     folder = REPO_ROOT / re.search(r'working files in (\.local-run/run-[0-9a-f]{8})/', run.output).group(1)
-    for name, what in (('downtime-calendar.png', 'downtime week'), ('forecast-day.png', 'forecast day')):
+    for name, what in (('downtime-calendar.png', 'downtime week'), ('forecast-rates.png', 'notification forecast')):
         assert f'picture of the {what}: {folder.relative_to(REPO_ROOT)}/{name}' in summary
         assert (folder / name).read_bytes().startswith(b'\x89PNG\r\n\x1a\n')
     assert 'RESULT: OK' in summary
@@ -55,7 +56,7 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
 
 
 def test_unreachable_mysql_is_one_skip_line_and_exit_0(run_local):
-    port = closed_port()
+    port = free_port()
     run = run_local('--quick', '--runs', '1', env={'MYSQL_PORT': str(port)})
 
     assert run.returncode == 0, run.output

@@ -10,9 +10,10 @@ import shlex
 import subprocess
 
 import pytest
-from common import REPO_ROOT, admin_settings, kill_leftovers, start_run
 
 import mysql_datadog_user
+
+from .common import REPO_ROOT, admin_settings, kill_leftovers, start_run
 
 pytestmark = pytest.mark.usefixtures('requires_mysql')
 

@@ -1,6 +1,7 @@
 """The MariaDB stand-in keeps the official mysql image's documented init contract (needs Docker and the
 images of ../build; run by scripts/test-all after it built them)."""
 
+import secrets
 import subprocess
 import time
 import uuid
@@ -59,26 +60,27 @@ def wait_until_served(container):
 
 
 def test_the_documented_variables_and_init_files_make_the_server(run_server):
+    root_password, app_password = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
     container = run_server(
         {
             '10-table.sql': ('CREATE TABLE made_by_sql (x INT);\n', 0o644),
             # Sourced (not executable): docker_process_sql is defined; it runs in MYSQL_DATABASE.
             '20-sourced.sh': ('echo "CREATE TABLE made_by_sh (x INT);" | docker_process_sql\n', 0o644),
         },
-        MYSQL_ROOT_PASSWORD='root-pw',
+        MYSQL_ROOT_PASSWORD=root_password,
         MYSQL_DATABASE='appdb',
         MYSQL_USER='app',
-        MYSQL_PASSWORD='app-pw',
+        MYSQL_PASSWORD=app_password,
     )
     assert wait_until_served(container) is None
 
-    tables = sql(container, 'app', 'app-pw', 'SHOW TABLES', 'appdb')
+    tables = sql(container, 'app', app_password, 'SHOW TABLES', 'appdb')
     assert tables.returncode == 0, tables.stderr
     assert sorted(tables.stdout.split()) == ['made_by_sh', 'made_by_sql']
     # The user's privileges are on its database only; root logs in over TCP with its password only.
-    assert sql(container, 'app', 'app-pw', 'SELECT COUNT(*) FROM mysql.user').returncode != 0
-    assert sql(container, 'root', 'root-pw', 'SELECT CURRENT_USER()').stdout.strip() == 'root@%'
-    assert sql(container, 'root', 'wrong', 'SELECT 1').returncode != 0
+    assert sql(container, 'app', app_password, 'SELECT COUNT(*) FROM mysql.user').returncode != 0
+    assert sql(container, 'root', root_password, 'SELECT CURRENT_USER()').stdout.strip() == 'root@%'
+    assert sql(container, 'root', root_password + 'x', 'SELECT 1').returncode != 0
 
 
 def test_an_uninitialized_server_without_a_password_option_refuses_to_start(run_server):
@@ -89,7 +91,10 @@ def test_an_uninitialized_server_without_a_password_option_refuses_to_start(run_
 
 
 def test_mysql_error_in_an_init_script_stops_the_container_with_its_message(run_server):
-    container = run_server({'10-fail.sh': ('mysql_error "the init script refused"\n', 0o644)}, MYSQL_ROOT_PASSWORD='pw')
+    container = run_server(
+        {'10-fail.sh': ('mysql_error "the init script refused"\n', 0o644)},
+        MYSQL_ROOT_PASSWORD=secrets.token_urlsafe(16),
+    )
     code, log = wait_until_served(container)
     assert code == 1
     assert 'the init script refused' in log
