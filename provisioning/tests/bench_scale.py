@@ -1,8 +1,8 @@
 """Benchmark (not a test): requests by method, writes and wall time of first apply, plan, a second apply with
 nothing changed, and destroy, in an empty and in a large org.
 
-Run with `hatch run bench:scale` from provisioning/. The local API server is seeded in memory
-(10,000 dashboards, 5,000 monitors, 50,000 downtimes of which 1 in 50 active); the reconcile loop is
+Run with `hatch run bench:scale` (python -m tests.bench_scale) from provisioning/. The local API server is
+seeded in memory (10,000 dashboards, 5,000 monitors, 50,000 downtimes of which 1 in 50 active); the reconcile loop is
 driven directly, without the offline validation `my-metric-provision` runs first (identical for both orgs).
 """
 
@@ -14,11 +14,12 @@ import secrets
 import time
 from collections import Counter
 
-from common import LARGE_ORG, REPO_INTEGRATION, WEEKNIGHT, WORKING_HOURS
-from fake_datadog import FakeDatadog
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.provision import Provisioner, Settings
 from my_metric_provisioning.reconcile import Reconciler
+
+from .common import LARGE_ORG, REPO_INTEGRATION, WEEKNIGHT, WORKING_HOURS
+from .fake_datadog import FakeDatadog
 
 STEPS = ("first apply", "plan", "second apply", "destroy")
 

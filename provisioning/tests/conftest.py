@@ -1,13 +1,14 @@
 import copy
 import secrets
 
-import fake_datadog
 import pytest
-from common import REPO_INTEGRATION, WORKING_HOURS
-from fake_datadog import FakeDatadog
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import zone
+
+from . import fake_datadog
+from .common import REPO_INTEGRATION, WORKING_HOURS
+from .fake_datadog import FakeDatadog
 
 
 @pytest.fixture(scope="session")

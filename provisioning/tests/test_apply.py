@@ -8,11 +8,12 @@ import socket
 from datetime import timedelta
 
 import pytest
-from common import FAST, NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, integration_copy, reported, writes
 from datadog_api_client.exceptions import ApiException
-from fake_datadog import PAST_START, FakeDatadog
 from my_metric_provisioning import provision
 from my_metric_provisioning.reconcile import RECORD_PREFIX, Reconciler, records_of
+
+from .common import FAST, NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, integration_copy, reported, writes
+from .fake_datadog import PAST_START, FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from common import assert_no_key, cli, integration_copy
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.settings import KNOWN_SITES
+
+from .common import assert_no_key, cli, integration_copy
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

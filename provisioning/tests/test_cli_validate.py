@@ -1,8 +1,9 @@
 import io
 from datetime import date
 
-from common import integration_copy
 from my_metric_provisioning.cli import run
+
+from .common import integration_copy
 
 
 def test_validate_passes_on_the_repository_assets():

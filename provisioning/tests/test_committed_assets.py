@@ -4,10 +4,11 @@ holds only the rules every my_metric setup keeps, so a user's own thresholds val
 import re
 
 import pytest
-from common import cli, integration_copy
 from my_metric_provisioning.assets import MONITOR_FILE, integration_metrics, known_metrics
 from my_metric_provisioning.provision import Settings, monitor_payload
 from my_metric_provisioning.rules import check_monitor, check_monitor_notifies, validate_all
+
+from .common import cli, integration_copy
 
 
 def block(message, state):

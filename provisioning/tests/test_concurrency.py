@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from common import FAST, NOTIFY, apply, destroy
-from fake_datadog import FakeDatadog
 from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
 from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
+
+from .common import FAST, NOTIFY, apply, destroy
+from .fake_datadog import FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 COMMAND = Path(sys.executable).parent / "my-metric-provision"

@@ -8,12 +8,10 @@ import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from common import NOTIFY, apply
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException
 from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
-from fake_datadog import PAST_START
 from my_metric_provisioning import downtimes, provision
 from my_metric_provisioning.provision import (
     CATCH_UP,
@@ -26,6 +24,9 @@ from my_metric_provisioning.provision import (
 )
 from my_metric_provisioning.reconcile import Reconciler
 from my_metric_provisioning.strict import check_payload, to_model
+
+from .common import NOTIFY, apply
+from .fake_datadog import PAST_START
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

@@ -1,8 +1,9 @@
 from datetime import datetime
 
 import pytest
-from common import payloads_in, set_rules
 from my_metric_provisioning import downtimes
+
+from .common import payloads_in, set_rules
 
 ZONES = ["America/New_York", "Europe/Paris", "Australia/Sydney", "UTC", "Asia/Tokyo", "America/Sao_Paulo"]
 

@@ -13,11 +13,12 @@ from http.server import BaseHTTPRequestHandler
 import pytest
 import urllib3.connection
 import urllib3.exceptions
-from common import assert_no_key, cli
 from datadog_api_client.exceptions import ApiException
-from fake_datadog import FakeDatadog, LocalServer
 from my_metric_provisioning import provision
 from my_metric_provisioning.settings import Settings
+
+from .common import assert_no_key, cli
+from .fake_datadog import FakeDatadog, LocalServer
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

@@ -1,7 +1,6 @@
 import copy
 
 import pytest
-from common import payloads_in, set_rules
 from my_metric_provisioning import rules
 from my_metric_provisioning.assets import integration_metrics, known_metrics
 from my_metric_provisioning.rules import (
@@ -12,6 +11,8 @@ from my_metric_provisioning.rules import (
     check_monitor,
     validate_all,
 )
+
+from .common import payloads_in, set_rules
 
 
 @pytest.fixture
