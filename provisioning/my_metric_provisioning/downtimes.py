@@ -228,32 +228,3 @@ def catch_up_window(now: datetime, lead: timedelta = LEAD) -> tuple[datetime | N
             start, end = window_around(probe)
             return (None if start <= now else start), end
     return None
-
-
-def coverage_from(
-    payloads: list[dict], tz_name: str, origin: datetime, days: int, one_time: list[tuple[datetime, datetime]]
-) -> list[CoverageProblem]:
-    """Compare, minute by minute from the aware `origin` for `days`, what the downtimes mute with what they must."""
-    tz = zone(tz_name)
-    origin = origin.astimezone(tz)
-    recurrences = [r for payload in payloads for r in recurrences_of(payload)]
-    minutes = days * 24 * 60
-    expected = bytearray(b"\x01") * minutes
-    day = origin.date() - timedelta(days=1)
-    while day <= origin.date() + timedelta(days=days + 1):
-        if day.weekday() in WORK_DAYS:
-            first = max(_minute(_local(day, WORK_START, tz), origin), 0)
-            last = min(_minute(_local(day, WORK_END, tz), origin), minutes)
-            if first < last:
-                expected[first:last] = bytes(last - first)
-        day += timedelta(days=1)
-    problems = []
-    for reading in READINGS:
-        muted = muted_minutes(recurrences, tz, origin, minutes, reading)
-        for start, end in one_time:  # minutes count local wall-clock time, like muted_minutes
-            first = max(_minute(start.astimezone(tz), origin), 0)
-            last = min(_minute(end.astimezone(tz), origin), minutes)
-            if first < last:
-                muted[first:last] = b"\x01" * (last - first)
-        problems += _differences(muted, expected, origin, tz, reading)
-    return problems

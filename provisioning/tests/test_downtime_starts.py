@@ -88,13 +88,13 @@ def test_from_apply_on_exactly_nights_and_weekends_are_muted(real_assets, zone, 
             assert start >= now + downtimes.LEAD and start - now <= timedelta(days=7)
     catch_up = catch_up_payload(real_assets.downtimes["weekend"], 1, settings(zone), now)
     assert (catch_up is None) == (what in IN_WORKING_HOURS)
-    assert downtimes.coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
+    assert coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
 
 
 @pytest.mark.parametrize("zone, local", [("Europe/Paris", datetime(2026, 5, 20, 23, 30))])
 def test_without_the_catch_up_the_current_night_would_alert(real_assets, zone, local):
     now = apply_moment(zone, local)
-    problems = [str(p) for p in downtimes.coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
+    problems = [str(p) for p in coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
     assert problems[0].startswith("not muted: Wed 2026-05-20 23:30 to Thu 2026-05-21 05:00 Europe/Paris")
 
 
@@ -254,7 +254,7 @@ def test_coverage_is_judged_inside_the_window_only():
     # One day from Tuesday 18:59 (an odd minute) without any downtime: that night is reported from its first
     # minute, and not the next evening.
     origin = datetime(2026, 5, 19, 18, 59, tzinfo=downtimes.zone("UTC"))
-    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, [])] == [
+    assert [str(p) for p in coverage_from([], "UTC", origin, 1, [])] == [
         f"not muted: Tue 2026-05-19 19:00 to Wed 2026-05-20 09:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
@@ -265,7 +265,7 @@ def test_a_one_time_downtime_mutes_exactly_its_own_minutes():
     utc = downtimes.zone("UTC")
     origin = datetime(2026, 5, 22, 18, 0, tzinfo=utc)
     one_time = [(datetime(2026, 5, 22, 19, 0, tzinfo=utc), datetime(2026, 5, 23, 6, 0, tzinfo=utc))]
-    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, one_time)] == [
+    assert [str(p) for p in coverage_from([], "UTC", origin, 1, one_time)] == [
         f"not muted: Sat 2026-05-23 06:00 to Sat 2026-05-23 18:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
@@ -276,7 +276,7 @@ def test_a_downtime_one_minute_into_working_hours_is_reported_for_that_minute():
     utc = downtimes.zone("UTC")
     origin = datetime(2026, 5, 19, 18, 0, tzinfo=utc)
     one_time = [(datetime(2026, 5, 19, 18, 59, tzinfo=utc), datetime(2026, 5, 20, 9, 0, tzinfo=utc))]
-    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, one_time)] == [
+    assert [str(p) for p in coverage_from([], "UTC", origin, 1, one_time)] == [
         f"muted during working hours: Tue 2026-05-19 18:59 to Tue 2026-05-19 19:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
@@ -307,7 +307,7 @@ def test_coverage_does_not_depend_on_the_machine_timezone(machine_timezone):
     weeknights = {"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2026-05-18T19:00:00", "duration": "14h"}
     payload = {"data": {"attributes": {"schedule": {"recurrences": [weeknights]}}}}
     origin = datetime(2026, 5, 19, 20, 0, tzinfo=kiritimati)
-    assert downtimes.coverage_from([payload], "Pacific/Kiritimati", origin, 1, []) == []
+    assert coverage_from([payload], "Pacific/Kiritimati", origin, 1, []) == []
 
 
 def test_coverage_judges_each_reading_of_the_duration_on_its_own():
@@ -317,7 +317,7 @@ def test_coverage_judges_each_reading_of_the_duration_on_its_own():
     weekend = {"rrule": "FREQ=WEEKLY;BYDAY=FR", "start": "2026-03-27T19:00:00", "duration": "62h"}
     payload = {"data": {"attributes": {"schedule": {"recurrences": [weekend]}}}}
     origin = datetime(2026, 3, 27, 19, 0, tzinfo=paris)
-    problems = downtimes.coverage_from([payload], "Europe/Paris", origin, 3, [])
+    problems = coverage_from([payload], "Europe/Paris", origin, 3, [])
     assert [str(p) for p in problems if p.kind == "muted during working hours"] == [
         "muted during working hours: Mon 2026-03-30 09:00 to Mon 2026-03-30 10:00 Europe/Paris "
         "(duration read as elapsed time)"
@@ -366,3 +366,33 @@ def test_the_moment_of_apply_may_be_given_in_any_zone_or_as_local_time(real_asse
     assert first_start(paris) == first
     assert first_start(paris.astimezone(timezone.utc)) == first
     assert first_start(local) == first  # naive: local time in the zone
+
+
+def coverage_from(
+    payloads: list[dict], tz_name: str, origin: datetime, days: int, one_time: list[tuple[datetime, datetime]]
+) -> list[downtimes.CoverageProblem]:
+    """Compare, minute by minute from the aware `origin` for `days`, what the downtimes mute with what they must
+    (for the moments apply may run at; the package proves whole years, `downtimes.coverage_problems`)."""
+    tz = downtimes.zone(tz_name)
+    origin = origin.astimezone(tz)
+    recurrences = [r for payload in payloads for r in downtimes.recurrences_of(payload)]
+    minutes = days * 24 * 60
+    expected = bytearray(b"\x01") * minutes
+    day = origin.date() - timedelta(days=1)
+    while day <= origin.date() + timedelta(days=days + 1):
+        if day.weekday() in downtimes.WORK_DAYS:
+            first = max(downtimes._minute(downtimes._local(day, downtimes.WORK_START, tz), origin), 0)
+            last = min(downtimes._minute(downtimes._local(day, downtimes.WORK_END, tz), origin), minutes)
+            if first < last:
+                expected[first:last] = bytes(last - first)
+        day += timedelta(days=1)
+    problems = []
+    for reading in downtimes.READINGS:
+        muted = downtimes.muted_minutes(recurrences, tz, origin, minutes, reading)
+        for start, end in one_time:  # minutes count local wall-clock time, like muted_minutes
+            first = max(downtimes._minute(start.astimezone(tz), origin), 0)
+            last = min(downtimes._minute(end.astimezone(tz), origin), minutes)
+            if first < last:
+                muted[first:last] = b"\x01" * (last - first)
+        problems += downtimes._differences(muted, expected, origin, tz, reading)
+    return problems
