@@ -9,6 +9,7 @@ from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -47,9 +48,10 @@ def resolve_integration_dir(option: str | None) -> Path:
     return path
 
 
-def check_timezone(name: str) -> str:
+def check_timezone(name: str) -> ZoneInfo:
+    """The one place --timezone is parsed: everything after it receives the ZoneInfo."""
     try:
-        zone(name)
+        return zone(name)
     except UnknownTimezone as exc:
         if exc.suggestion:
             raise UsageError(
@@ -58,7 +60,6 @@ def check_timezone(name: str) -> str:
         raise UsageError(
             f"--timezone {name!r}: use an IANA timezone name such as America/New_York, Europe/Paris or UTC."
         ) from None
-    return name
 
 
 def check_site(site: str, api_url: str | None) -> str:
@@ -101,9 +102,9 @@ SECONDS = Finite(min=0, min_open=True)
 YEAR = click.IntRange(2, 9998)
 
 
-def this_year(timezone: str) -> int:
+def this_year(tz: ZoneInfo) -> int:
     """The one default year: the current year in --timezone."""
-    return datetime.now(zone(timezone)).year
+    return datetime.now(tz).year
 
 
 def everywhere(function):

@@ -146,9 +146,8 @@ def _differences(muted, expected, origin, tz, reading) -> list[CoverageProblem]:
     return problems
 
 
-def coverage_problems(payloads: list[dict], tz_name: str, year: int) -> list[CoverageProblem]:
-    """Compare, minute by minute over `year` in `tz_name`, what the downtimes mute with what they must mute."""
-    tz = zone(tz_name)
+def coverage_problems(payloads: list[dict], tz: ZoneInfo, year: int) -> list[CoverageProblem]:
+    """Compare, minute by minute over `year` in `tz`, what the downtimes mute with what they must mute."""
     recurrences = [r for payload in payloads for r in recurrences_of(payload)]
     origin = _localize(datetime(year, 1, 1), tz)
     minutes = _minute(_localize(datetime(year + 1, 1, 1), tz), origin)
@@ -160,9 +159,8 @@ def coverage_problems(payloads: list[dict], tz_name: str, year: int) -> list[Cov
     return problems
 
 
-def start_time_problems(payloads: list[dict], tz_name: str, year: int) -> list[str]:
+def start_time_problems(payloads: list[dict], tz: ZoneInfo, year: int) -> list[str]:
     """Start times that do not exist or are ambiguous on some day of `year` because of a clock change."""
-    tz = zone(tz_name)
     problems = []
     for payload in payloads:
         for recurrence in recurrences_of(payload):
@@ -175,7 +173,7 @@ def start_time_problems(payloads: list[dict], tz_name: str, year: int) -> list[s
                 if round_trip != naive or ambiguous:
                     problems.append(
                         f"start {naive:%a %Y-%m-%d %H:%M} of rule {recurrence.rrule!r} "
-                        f"falls in a clock change in {tz_name}"
+                        f"falls in a clock change in {tz.key}"
                     )
     return problems
 

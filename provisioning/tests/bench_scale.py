@@ -13,6 +13,7 @@ import copy
 import secrets
 import time
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.provision import Provisioner, Settings
@@ -32,7 +33,7 @@ def lifecycle(assets: Assets, org: dict, repeat: int, at) -> dict[str, tuple[Cou
             fake.seed(**org)
             settings = Settings(
                 notify="@bench@example.com",
-                timezone="Europe/Paris",
+                timezone=ZoneInfo("Europe/Paris"),
                 api_url=fake.url,
                 max_retries=0,
                 api_key=secrets.token_hex(16),

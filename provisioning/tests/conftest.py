@@ -4,7 +4,6 @@ import secrets
 import pytest
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
-from my_metric_provisioning.downtimes import zone
 
 from . import fake_datadog
 from .common import REPO_INTEGRATION, WORKING_HOURS
@@ -56,6 +55,6 @@ def clock(monkeypatch):
     class Clock:
         now = WORKING_HOURS
 
-    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(zone(tz_name)))
+    monkeypatch.setattr(provision, "current_time", lambda tz: Clock.now.astimezone(tz))
     monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
     return Clock

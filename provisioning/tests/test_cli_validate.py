@@ -1,5 +1,6 @@
 import io
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from my_metric_provisioning.cli import run
 
@@ -35,4 +36,4 @@ def test_coverage_is_proven_over_the_current_year_in_the_timezone(monkeypatch):
 def test_the_default_year_is_this_year_in_the_timezone():
     from my_metric_provisioning.cli import this_year
 
-    assert this_year("Pacific/Kiritimati") in (date.today().year, date.today().year + 1)
+    assert this_year(ZoneInfo("Pacific/Kiritimati")) in (date.today().year, date.today().year + 1)

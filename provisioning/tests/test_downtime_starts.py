@@ -6,6 +6,7 @@ import os
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
 from datadog_api_client import ApiClient, Configuration
@@ -59,7 +60,7 @@ IN_WORKING_HOURS = {"working hours", "Friday before the autumn change", "Monday 
 
 
 def settings(zone):
-    return Settings(notify=NOTIFY, timezone=zone)
+    return Settings(notify=NOTIFY, timezone=ZoneInfo(zone))
 
 
 def apply_moment(zone, local, fold=0):
@@ -123,7 +124,7 @@ def test_catch_up_at_the_exact_edges_of_working_hours():
 def provisioner(assets, fake, zone, when):
     config = Settings(
         notify=NOTIFY,
-        timezone=zone,
+        timezone=ZoneInfo(zone),
         api_url=fake.url,
         max_retries=0,
         api_key=secrets.token_hex(16),
@@ -326,7 +327,7 @@ def test_coverage_judges_each_reading_of_the_duration_on_its_own():
 
 def test_apply_reads_the_clock_in_the_downtimes_timezone():
     before = datetime.now(timezone.utc)
-    now = current_time("Australia/Sydney")
+    now = current_time(ZoneInfo("Australia/Sydney"))
     after = datetime.now(timezone.utc)
     assert before <= now <= after and now.tzinfo == downtimes.zone("Australia/Sydney")
 

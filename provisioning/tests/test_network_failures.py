@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler
+from zoneinfo import ZoneInfo
 
 import pytest
 import urllib3.connection
@@ -270,7 +271,7 @@ def test_https_url_on_a_plain_http_server_with_openssl_3_2_words():
     # OpenSSL 3.2 and later no longer say WRONG_VERSION_NUMBER when a plain HTTP server answers the
     # ClientHello, but "record layer failure" (urllib3 issue 3271); this is how the client reports it then.
     reason = urllib3.exceptions.SSLError("[SSL] record layer failure (_ssl.c:1000)")
-    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
+    settings = Settings(notify="@ops@example.com", timezone=ZoneInfo("Europe/Paris"))
     text = str(provision._explain_network(reason, "monitor", "list", "127.0.0.1:8443", settings))
     assert "127.0.0.1:8443" in text and "does not speak TLS" in text and "http://" in text
 
@@ -287,7 +288,7 @@ def test_a_connection_failure_without_a_system_reason():
             ) from cause
     except urllib3.exceptions.NewConnectionError as error:
         failure = urllib3.exceptions.MaxRetryError(None, "/api/v1/monitor", error)
-    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
+    settings = Settings(notify="@ops@example.com", timezone=ZoneInfo("Europe/Paris"))
     text = str(provision._explain_network(failure, "monitor", "list", "api.example.test", settings))
     assert "api.example.test" in text and "(network error)" in text
 
@@ -421,7 +422,7 @@ def test_no_attempt_outlives_the_deadline(fake_keys):
 def test_a_tls_failure_the_client_reports_with_status_0(detail, cause):
     # datadog_api_client/rest.py turns an SSLError that urllib3 raises without retrying into
     # ApiException(status=0, reason="SSLError\n<detail>"); it reads as the same TLS failure.
-    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris", api_url="https://127.0.0.1:8443")
+    settings = Settings(notify="@ops@example.com", timezone=ZoneInfo("Europe/Paris"), api_url="https://127.0.0.1:8443")
     provisioner = provision.Provisioner(settings, log=lambda _: None)
 
     def refused():

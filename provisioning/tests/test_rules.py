@@ -1,4 +1,5 @@
 import copy
+from zoneinfo import ZoneInfo
 
 import pytest
 from my_metric_provisioning import rules
@@ -468,7 +469,7 @@ def test_coverage_is_judged_in_the_zone_given_instead_of_the_files_zone(assets):
     )
     wall_clock = " (duration read as wall-clock time)."
     in_file_zone = [f.message for f in validate_all(assets, year=2026)]
-    in_utc = [f.message for f in validate_all(assets, "UTC", 2026)]
+    in_utc = [f.message for f in validate_all(assets, ZoneInfo("UTC"), 2026)]
     assert in_file_zone[0] == "not muted: Mon 2026-01-05 05:00 to Mon 2026-01-05 09:00 America/New_York" + wall_clock
     assert in_utc[0] == "not muted: Mon 2026-01-05 05:00 to Mon 2026-01-05 09:00 UTC" + wall_clock
     assert not any("America/New_York" in message for message in in_utc)
@@ -485,7 +486,7 @@ def test_start_in_a_clock_change_is_a_validation_finding(real_assets):
     weeknights, weekend = payloads_in(real_assets, "America/New_York")
     skipped = {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T02:30:00", "duration": "1h"}
     odd = set_rules(weekend, weekend["data"]["attributes"]["schedule"]["recurrences"] + [skipped])
-    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": odd}, "America/New_York", 2026)
+    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": odd}, ZoneInfo("America/New_York"), 2026)
     assert [str(f) for f in findings] == [
         "downtimes (weeknights.json, weekend.json): $.data.attributes.schedule.recurrences: start Sun 2026-03-08 "
         "02:30 of rule 'FREQ=WEEKLY;BYDAY=SU' falls in a clock change in America/New_York. "
@@ -496,7 +497,7 @@ def test_start_in_a_clock_change_is_a_validation_finding(real_assets):
 def test_coverage_finding_says_what_the_downtimes_must_mute(real_assets):
     weeknights, weekend = payloads_in(real_assets, "UTC")
     short = set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T05:00:00", "duration": "48h"}])
-    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": short}, "UTC", 2026)
+    findings = check_downtime_coverage({"weeknights": weeknights, "weekend": short}, ZoneInfo("UTC"), 2026)
     assert str(findings[0]) == (
         "downtimes (weeknights.json, weekend.json): $.data.attributes.schedule.recurrences: not muted: "
         "Mon 2026-01-05 05:00 to Mon 2026-01-05 09:00 UTC (duration read as wall-clock time). Hint: together the "
