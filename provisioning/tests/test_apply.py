@@ -94,6 +94,8 @@ def test_a_create_answered_504_after_it_was_made_is_adopted(fake, path, objects)
     code, out = apply(fake)
     assert code == 0, out
     assert fake.count("POST", path) == objects  # the one answered 504 was not sent again
+    if path != "/api/v1/monitor":
+        assert "adopted" in {action for action, _ in reported(out).values()}
     assert managed(fake) == (1, 1, 2)
     assert apply(fake)[0] == 0 and managed(fake) == (1, 1, 2)
     assert destroy(fake)[0] == 0 and managed(fake) == (0, 0, 0)
@@ -110,6 +112,13 @@ def test_a_failed_create_is_not_retried_and_a_rerun_completes(fake, status):
     code, out = apply(fake)
     assert code == 0, out
     assert managed(fake) == (1, 1, 2)
+
+
+def test_a_refused_lookup_after_a_lost_create_names_the_listing(fake):
+    fake.fail("POST", "/api/v1/dashboard", 502)
+    fake.fail("GET", "/api/v1/dashboard", 403)
+    code, out = apply(fake)
+    assert code == 3 and "list the dashboard" in out and "dashboards_read" in out
 
 
 def test_403_names_the_key_and_permission_to_check(fake, fake_keys):

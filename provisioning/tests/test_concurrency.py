@@ -77,3 +77,27 @@ def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
     code, out = apply(fake)
     assert code == 0, out
     assert len(polls) == 1 and "otherrun" in out and len(fake.dashboards) == 1
+
+
+def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, monkeypatch):
+    """Deterministic form of the race: another run's monitor (lower id, creating) appears just before ours."""
+    from my_metric_provisioning.reconcile import Reconciler
+
+    create = Reconciler._create_monitor
+
+    def another_run_first(self):
+        other = max(fake.monitors, default=0) + 1
+        tags = [MANAGED_BY, f"{RECORD_PREFIX}creating:otherrun-9999999999"]
+        fake.monitors[other] = {"id": other, "name": "made by the other run", "tags": tags}
+        fake._ids = iter(range(other + 1, other + 100))
+        create(self)
+
+    monkeypatch.setattr(Reconciler, "_create_monitor", another_run_first)
+    monkeypatch.setattr(
+        "my_metric_provisioning.provision.Provisioner.sleep",
+        lambda self, seconds: fake.monitors[min(fake.monitors)]["tags"].pop(),  # the other run finishes
+    )
+    code, out = apply(fake)
+    assert code == 0, out
+    assert list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out
+    assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
