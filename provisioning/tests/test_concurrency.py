@@ -101,3 +101,12 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
     assert code == 0, out
     assert list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out
     assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
+
+
+def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, monkeypatch):
+    # Datadog's monitor search may lag behind a create: apply waits, then stops instead of creating more.
+    monkeypatch.setattr(fake, "_get_api_v1_monitor", lambda _, query, body: (200, [], {}))
+    monkeypatch.setattr("my_metric_provisioning.provision.Provisioner.sleep", lambda self, seconds: None)
+    code, out = apply(fake)
+    assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out
+    assert len(fake.monitors) == 1
