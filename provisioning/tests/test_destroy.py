@@ -2,7 +2,8 @@
 else; a refused call names the object and the action, and leaves the monitor so that a re-run finds the rest."""
 
 import pytest
-from common import apply, destroy, reported
+
+from .common import apply, destroy, reported
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

@@ -4,8 +4,9 @@ when nothing is to change and 4 when something is; fields the server adds or nor
 from datetime import timedelta
 
 import pytest
-from common import WEEKNIGHT, apply, plan, reported, writes
 from my_metric_provisioning.reconcile import Difference, differences, same_recurrence_starts
+
+from .common import WEEKNIGHT, apply, plan, reported, writes
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 CHANGES = 4
