@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import urllib3.connection
 import urllib3.exceptions
+from agent_standin import free_ports
 from datadog_api_client.exceptions import ApiException
 from my_metric_provisioning import provision
 from my_metric_provisioning.settings import Settings
@@ -164,11 +165,6 @@ class SelfSignedTlsServer(HtmlServer):
         self.url = self.url.replace("http://", "https://")
 
 
-def closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        return sock.getsockname()[1]
-
-
 def assert_short_failure(code, out, host, fake_keys, *expected):
     assert code == 3, out
     assert "Traceback" not in out
@@ -208,7 +204,7 @@ def test_deadline_bounds_the_whole_command_retries_included(fake_keys, command, 
 
 
 def test_connection_refused(fake_keys):
-    port = closed_port()
+    [port] = free_ports()
     code, out = apply(f"http://127.0.0.1:{port}")
     assert_short_failure(
         code, out, f"127.0.0.1:{port}", fake_keys, "list the monitor", "refused the connection", "--api-url"
@@ -359,7 +355,7 @@ def run_command(*argv):
 
 
 def test_exit_code_and_output_of_the_real_command(fake_keys):
-    port = closed_port()
+    [port] = free_ports()
     code, out = run_command("apply", "--notify", "@ops@example.com", "--api-url", f"http://127.0.0.1:{port}", *NO_RETRY)
     assert_short_failure(code, out, f"127.0.0.1:{port}", fake_keys, "refused the connection")
 
