@@ -9,7 +9,7 @@ import pytest
 from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
 from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
 
-from .common import FAST, NOTIFY, apply, destroy
+from .common import FAST, NOTIFY, apply, destroy, reported
 from .fake_datadog import FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
@@ -58,7 +58,9 @@ def test_objects_left_by_a_run_that_died_while_creating_are_adopted(fake):
     code, out = apply(fake)
     assert code == 0, out
     assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
-    assert "adopted" in out and "created" not in out
+    assert "created" not in out and {reported(out)[kind][0] for kind in ("dashboard", "downtime weekend")} == {
+        "adopted"
+    }
 
 
 def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
@@ -110,3 +112,24 @@ def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, 
     code, out = apply(fake)
     assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out
     assert len(fake.monitors) == 1
+
+
+def test_while_a_run_creates_objects_the_monitor_says_so(fake, monkeypatch):
+    assert apply(fake)[0] == 0
+    fake.dashboards.clear()  # a later run has one object to create, and no record of it
+    [monitor] = fake.monitors.values()
+    monitor["tags"] = [t for t in monitor["tags"] if not t.startswith(f"{RECORD_PREFIX}dashboard:")]
+    seen = []
+    handle = fake.handle
+
+    def watch(method, path, query, body):
+        if method == "POST":
+            seen.append(
+                [t for m in fake.monitors.values() for t in m["tags"] if t.startswith(f"{RECORD_PREFIX}creating:")]
+            )
+        return handle(method, path, query, body)
+
+    monkeypatch.setattr(fake, "handle", watch)
+    assert apply(fake)[0] == 0
+    assert len(seen) == 1 and len(seen[0]) == 1  # the creating tag was on the monitor during the create
+    assert not [t for t in monitor["tags"] if t.startswith(f"{RECORD_PREFIX}creating:")]  # and gone after it

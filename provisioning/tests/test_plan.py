@@ -84,6 +84,14 @@ def test_an_object_deleted_by_hand_is_missing(fake):
     assert reported(out)["dashboard"] == ("missing", dashboard_id)
 
 
+def test_a_downtime_deleted_by_hand_is_missing(fake):
+    assert apply(fake)[0] == 0
+    downtime_id = next(i for i, d in fake.downtimes.items() if "weekend]" in d["attributes"]["message"])
+    del fake.downtimes[downtime_id]
+    code, out = plan(fake)
+    assert code == CHANGES and reported(out)["downtime weekend"] == ("missing", downtime_id)
+
+
 def test_the_catch_up_is_created_at_night_and_canceled_by_day(fake, clock):
     clock.now = WEEKNIGHT
     code, out = plan(fake)
