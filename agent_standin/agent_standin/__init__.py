@@ -11,6 +11,7 @@ from agent_standin.install import (
     locked_base_versions,
     wheel_metadata,
 )
+from agent_standin.ports import free_ports
 from agent_standin.run import LoaderError, RunsSummary, describe_run, run_agent_check, summarize_runs
 
 __version__ = '1.0.0'
@@ -25,6 +26,7 @@ __all__ = [
     'create_agent_python',
     'describe_run',
     'error_messages',
+    'free_ports',
     'install_check',
     'install_integration',
     'installed_version',

@@ -23,7 +23,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from pathlib import Path
 import click
 from agent_standin.config import CheckConfigError, error_messages, read_check_config
 from agent_standin.install import install_integration
+from agent_standin.ports import free_ports
 from agent_standin.run import LoaderError, describe_run, run_agent_check
 
 DEFAULT_CONFD = '/etc/datadog-agent/conf.d'
@@ -195,18 +195,6 @@ def status() -> None:
         click.echo(f'APM: trace intake not answering on {host}:{port} ({error})')
 
 
-def free_ports(host: str, count: int) -> list[int]:
-    """`count` distinct ports free on host at the time of the call."""
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
 @agent.command()
 def run() -> None:
     """Run the trace intake (when APM is enabled) until SIGTERM or SIGINT."""
@@ -226,7 +214,7 @@ def run() -> None:
     # upstream, with DD_API_KEY it calls Datadog's API. Here it is the end of the line.
     env = {key: value for key, value in os.environ.items() if not key.startswith('DD_')}
     # The test agent always opens OTLP receivers (the Agent opens none unless configured): on free ports.
-    otlp_http_port, otlp_grpc_port = free_ports(host, 2)
+    otlp_http_port, otlp_grpc_port = free_ports(2, host)
     command = [
         executable,
         f'--host={host}',

@@ -5,7 +5,9 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
-from flask_demo_harness import apm_test_agent, free_port, root_span, traced_app
+from agent_standin import free_ports
+
+from flask_demo_harness import apm_test_agent, root_span, traced_app
 
 from .common import APP_ENV, SUPPLIED_ROUTES
 
@@ -30,7 +32,7 @@ def assert_all_answered_correctly(results):
 
 
 def test_agent_down_then_up(tmp_path):
-    agent_port = free_port()  # nothing listens here until the test agent is started below
+    [agent_port] = free_ports()  # nothing listens here until the test agent is started below
     requests_while_down = 300
     paths = [list(SUPPLIED_ROUTES)[i % 3] for i in range(requests_while_down)]
     env = {"DD_ENV": APP_ENV}

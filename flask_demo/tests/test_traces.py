@@ -3,9 +3,10 @@
 import re
 
 import pytest
+from agent_standin import free_ports
 
 from flask_demo import __version__
-from flask_demo_harness import free_port, root_span, traced_app
+from flask_demo_harness import root_span, traced_app
 
 from .common import APP_ENV, SERVICE, SUPPLIED_ROUTES
 
@@ -127,7 +128,7 @@ def test_database_route_shows_two_services(app, agent, session_token, mysql_app_
 
 
 def test_unreachable_database_answers_503_and_keeps_serving(agent, session_token, tmp_path):
-    closed_port = free_port()
+    [closed_port] = free_ports()
     env = {"DD_ENV": APP_ENV, "MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(closed_port)}
     with traced_app(agent.url, env=env, workers=1, log_path=tmp_path / "app.log") as app:
         response = app.get("/api/db")

@@ -39,6 +39,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from agent_standin import free_ports
+
 from flask_demo.serve import WSGI_APP, find_executable, gunicorn_command, unified_service_env
 
 LOOPBACK = "127.0.0.1"
@@ -122,13 +124,6 @@ def http_get(url: str, *, headers: Mapping[str, str] | None = None, timeout: flo
     except urllib.error.HTTPError as error:
         with error:
             return HttpResult(error.code, error.read().decode("utf-8", "replace"))
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return sock.getsockname()[1]
 
 
 def accepts_connections(port: int) -> bool:
@@ -349,11 +344,10 @@ def apm_test_agent(
     ``snapshot_ci_mode`` makes a missing snapshot file an error instead of writing a new one;
     ``regex_placeholders`` maps placeholder names to the patterns they replace in snapshots.
     """
-    port = port or free_port()
-    otlp_http_port = free_port()
-    otlp_grpc_port = free_port()
-    while len({port, otlp_http_port, otlp_grpc_port}) < 3:
-        otlp_http_port, otlp_grpc_port = free_port(), free_port()
+    if port:
+        otlp_http_port, otlp_grpc_port = [other for other in free_ports(3) if other != port][:2]
+    else:
+        port, otlp_http_port, otlp_grpc_port = free_ports(3)
     log_file = Path(log_path) if log_path else _default_log_path("apm-test-agent")
     snapshot_path = Path(snapshot_dir) if snapshot_dir else None
     command = [
@@ -450,7 +444,7 @@ def traced_app(
     MYSQL_*). ``traced=False`` runs plain gunicorn, for baselines; ``wsgi_app`` serves another
     ``module:variable`` (the benchmark's OpenTelemetry variant).
     """
-    port = port or free_port()
+    port = port or free_ports()[0]
     full_env = _app_environment(agent_url, env=env, port=port, workers=workers)
     log_file = Path(log_path) if log_path else _default_log_path("flask-demo")
     with _child_process(gunicorn_command(traced=traced, wsgi_app=wsgi_app), env=full_env, log_path=log_file) as process:

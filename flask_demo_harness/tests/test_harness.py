@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import pytest
+from agent_standin import free_ports
 
 from flask_demo_harness import (
     ROUTES,
@@ -13,7 +14,6 @@ from flask_demo_harness import (
     accepts_connections,
     apm_test_agent,
     entry_spans,
-    free_port,
     root_span,
     send_traffic,
     spans_by_service_and_resource,
@@ -43,7 +43,7 @@ def test_traffic_is_answered_and_traced(tmp_path):
 
 def test_traced_traffic_counts_requests_and_queries_and_names_unexpected_answers(tmp_path):
     # Nothing listens on the app's database port: /api/db answers 503 instead of ROUTES' 200, every time.
-    database_down = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(free_port())}
+    database_down = {"MYSQL_HOST": "127.0.0.1", "MYSQL_PORT": str(free_ports()[0])}
     routes = [*ROUTES_WITHOUT_DATABASE, "/api/db"]
     with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
         with traced_app(agent.url, env=database_down, log_path=tmp_path / "app.log") as app:

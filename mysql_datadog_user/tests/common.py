@@ -2,18 +2,10 @@
 
 import re
 import secrets
-import socket
 import time
 from contextlib import closing
 
 from mysql_datadog_user import ConnectionSettings, connect
-
-
-def closed_port() -> int:
-    """A loopback port nothing listens on: one the kernel just handed out and took back."""
-    with socket.socket() as sock:
-        sock.bind(('127.0.0.1', 0))
-        return sock.getsockname()[1]
 
 
 def create_at_hosts(admin: ConnectionSettings, user: str, *hosts: str, grant: str = 'ALL PRIVILEGES ON *.*') -> None:

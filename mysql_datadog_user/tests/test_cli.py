@@ -5,11 +5,12 @@ import subprocess
 import sys
 
 import pytest
+from agent_standin import free_ports
 
 from mysql_datadog_user import CHECK_NAMES, apply, user_exists
 from mysql_datadog_user.cli import EXIT_ACCOUNT_EXISTS, EXIT_FAILED, EXIT_UNREACHABLE, EXIT_USAGE, main
 
-from .common import closed_port, create_at_hosts, fetch_grants, new_password, password_hash
+from .common import create_at_hosts, fetch_grants, new_password, password_hash
 
 
 @pytest.fixture
@@ -118,7 +119,7 @@ def test_verify_reports_each_failed_check(admin, admin_env, account_name, agent_
 
 @pytest.mark.parametrize('command', [['probe'], ['apply'], ['drop', '--user', 'x']])
 def test_an_unreachable_server_is_one_line_and_exit_3(command, monkeypatch, agent_password, capsys):
-    port = closed_port()
+    [port] = free_ports()
     monkeypatch.setenv('MYSQL_HOST', '127.0.0.1')
     monkeypatch.setenv('MYSQL_PORT', str(port))
     assert main(command) == EXIT_UNREACHABLE
@@ -144,7 +145,7 @@ def test_a_bad_port_is_a_usage_error(monkeypatch, capsys):
 def test_a_user_name_out_of_range_is_refused_before_connecting(
     command, name, direction, monkeypatch, agent_password, capsys
 ):
-    monkeypatch.setenv('MYSQL_PORT', str(closed_port()))  # a connection attempt would end in exit 3
+    monkeypatch.setenv('MYSQL_PORT', str(free_ports()[0]))  # a connection attempt would end in exit 3
     with pytest.raises(SystemExit) as excinfo:
         main([command, '--user', name])
     assert excinfo.value.code == EXIT_USAGE
@@ -154,7 +155,7 @@ def test_a_user_name_out_of_range_is_refused_before_connecting(
 
 @pytest.mark.parametrize('command', ['apply', 'verify'])
 def test_a_missing_agent_password_is_refused_before_connecting(command, monkeypatch, capsys):
-    monkeypatch.setenv('MYSQL_PORT', str(closed_port()))
+    monkeypatch.setenv('MYSQL_PORT', str(free_ports()[0]))
     monkeypatch.delenv('DD_MYSQL_PASSWORD', raising=False)
     assert main([command]) == EXIT_USAGE
     assert 'DD_MYSQL_PASSWORD' in capsys.readouterr().err
@@ -173,7 +174,7 @@ def test_drop_needs_a_user_name(capsys):
     ids=['python -m', 'console script'],
 )
 def test_installed_commands_run_without_a_traceback(command, tmp_path):
-    port = closed_port()
+    [port] = free_ports()
     env = {'PATH': '', 'MYSQL_HOST': '127.0.0.1', 'MYSQL_PORT': str(port)}
     done = subprocess.run([*command, 'probe'], env=env, cwd=tmp_path, capture_output=True, text=True)
     assert done.returncode == EXIT_UNREACHABLE

@@ -5,11 +5,12 @@ from contextlib import closing
 
 import pymysql
 import pytest
+from agent_standin import free_ports
 
 from mysql_datadog_user import ConnectionSettings, unreachable_reason
 from mysql_datadog_user.connection import describe_failure
 
-from .common import closed_port, new_password
+from .common import new_password
 
 
 def assert_one_line_naming(reason: str | None, address: str, *fragments: str, secret: str = '') -> None:
@@ -27,7 +28,7 @@ def test_a_working_login_has_no_reason(admin):
 
 
 def test_connection_refused():
-    port = closed_port()
+    [port] = free_ports()
     reason = unreachable_reason(ConnectionSettings('127.0.0.1', port, 'root', 'pw'))
     assert_one_line_naming(reason, f'127.0.0.1:{port}', 'connection refused', 'MYSQL_HOST/MYSQL_PORT')
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
 from dataclasses import fields
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import click
 
 from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
@@ -33,37 +36,6 @@ class UsageError(Exception):
     """Bad input from the person running the command; the message names the option and the fix."""
 
 
-class ArgumentParser(argparse.ArgumentParser):
-    """argparse's own errors (unknown option, bad number) become UsageErrors: same stream, same exit 2."""
-
-    def error(self, message):
-        raise UsageError(f"{message}. See {self.prog} --help.")
-
-
-def number(kind, low, high=None, above=False):
-    """An argparse type: a finite `kind` from `low` (or above it) to `high`; the error names the range."""
-    if above:
-        wanted = f"a number above {low:g}"
-    else:
-        wanted = f"a {'whole ' if kind is int else ''}number from {low:g}" + (f" to {high:g}" if high else " up")
-
-    def parse(text: str):
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not {wanted}") from None
-        too_low = value <= low if above else value < low
-        if not math.isfinite(value) or too_low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"{text} is out of range: give {wanted}")
-        return value
-
-    return parse
-
-
-# datetime's last year is 9999; proving a year's coverage reads into the next one
-YEAR = number(int, 2, 9998)
-
-
 def resolve_integration_dir(option: str | None) -> Path:
     chosen = option or os.environ.get(ASSETS_DIR_ENV)
     path = Path(chosen) if chosen else default_integration_dir()
@@ -76,9 +48,10 @@ def resolve_integration_dir(option: str | None) -> Path:
     return path
 
 
-def check_timezone(name: str) -> str:
+def check_timezone(name: str) -> ZoneInfo:
+    """The one place --timezone is parsed: everything after it receives the ZoneInfo."""
     try:
-        zone(name)
+        return zone(name)
     except UnknownTimezone as exc:
         if exc.suggestion:
             raise UsageError(
@@ -87,7 +60,6 @@ def check_timezone(name: str) -> str:
         raise UsageError(
             f"--timezone {name!r}: use an IANA timezone name such as America/New_York, Europe/Paris or UTC."
         ) from None
-    return name
 
 
 def check_site(site: str, api_url: str | None) -> str:
@@ -115,126 +87,146 @@ def check_notify(handle: str) -> str:
     return handle
 
 
-def _add_common_options(parser: argparse.ArgumentParser, defaults: bool) -> None:
-    """--assets-dir and --timezone go before or after the command; after it they override (no default there)."""
-    parser.add_argument(
+class Finite(click.FloatRange):
+    """A FloatRange that also refuses nan and inf (which compare false with any bound)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value} is not a finite number.", param, ctx)
+        return number
+
+
+SECONDS = Finite(min=0, min_open=True)
+# datetime's last year is 9999, and proving a year's coverage reads into the next one
+YEAR = click.IntRange(2, 9998)
+
+
+def this_year(tz: ZoneInfo) -> int:
+    """The one default year: the current year in --timezone."""
+    return datetime.now(tz).year
+
+
+def everywhere(function):
+    """--assets-dir and --timezone, given before the command or after it (after it wins)."""
+    function = click.option(
         "--assets-dir",
-        default=None if defaults else argparse.SUPPRESS,
-        help="the my_metric integration directory (default: the repository's my_metric/, or $MY_METRIC_ASSETS_DIR)",
-    )
-    parser.add_argument(
-        "--timezone",
-        default=os.environ.get("MY_METRIC_TIMEZONE", DEFAULT_TIMEZONE) if defaults else argparse.SUPPRESS,
-        help=f"IANA timezone of the downtimes (default $MY_METRIC_TIMEZONE or {DEFAULT_TIMEZONE})",
-    )
+        help=f"the my_metric integration directory (default: the repository's my_metric/, or ${ASSETS_DIR_ENV})",
+    )(function)
+    return click.option(
+        "--timezone", help=f"IANA timezone of the downtimes (default $MY_METRIC_TIMEZONE or {DEFAULT_TIMEZONE})"
+    )(function)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = ArgumentParser(prog="my-metric-provision", description=__doc__)
-    parser.add_argument("--version", action="version", version=__version__)
-    _add_common_options(parser, defaults=True)
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    validate = commands.add_parser("validate", help="check the dashboard, monitor, manifest and downtimes offline")
-    _add_common_options(validate, defaults=False)
-    validate.add_argument(
-        "--year",
-        type=YEAR,
-        default=date.today().year,
-        help="year over which downtime coverage is proven (default: the current year)",
-    )
-
-    for name, text in (
-        ("plan", "show what apply would change in the org, object by object (exit 4 when there is a change)"),
-        ("apply", "make the org match the assets, writing only what differs"),
-        ("destroy", "remove what apply made"),
-        ("snapshot", "snapshot the my_metric graph over the last minutes and @-mention a handle with it"),
+def network(function):
+    """The options of every command that talks to Datadog."""
+    for option in reversed(
+        [
+            click.option("--site", envvar="DD_SITE", default="datadoghq.com", show_envvar=True, help="Datadog site"),
+            click.option("--api-url", help="send requests to this base URL instead (a proxy or a test server)"),
+            click.option("--max-retries", type=click.IntRange(0, 100), default=3, help="retries on 429, 5xx"),
+            click.option("--retry-backoff", type=Finite(min=0), default=2.0, help="backoff factor, seconds"),
+            click.option("--connect-timeout", type=SECONDS, default=Settings.connect_timeout, help="seconds"),
+            click.option("--read-timeout", type=SECONDS, default=Settings.read_timeout, help="seconds"),
+            click.option("--deadline", type=SECONDS, default=Settings.deadline, help="seconds for the whole command"),
+        ]
     ):
-        sub = commands.add_parser(name, help=text)
-        _add_common_options(sub, defaults=False)
-        if name != "plan":
-            sub.add_argument(
-                "--dry-run", action="store_true", help="print the payloads offline: no network, no keys needed"
-            )
-        sub.add_argument(
-            "--site",
-            default=os.environ.get("DD_SITE", "datadoghq.com"),
-            help="Datadog site, e.g. datadoghq.eu (default $DD_SITE or datadoghq.com)",
-        )
-        sub.add_argument(
-            "--api-url", help="send requests to this base URL instead of the site (a proxy or a test server)"
-        )
-        if name == "snapshot":
-            sub.add_argument(
-                "--minutes",
-                type=number(int, 1, MAX_SNAPSHOT_MINUTES),
-                default=5,
-                help="timeframe of the snapshot (default 5)",
-            )
-        sub.add_argument(
-            "--max-retries",
-            type=number(int, 0, 100),
-            default=3,
-            help="retries on 429, 5xx and network errors (default 3)",
-        )
-        sub.add_argument(
-            "--connect-timeout",
-            type=number(float, 0, above=True),
-            default=Settings.connect_timeout,
-            help=f"seconds to open each connection to Datadog (default {Settings.connect_timeout:g})",
-        )
-        sub.add_argument(
-            "--read-timeout",
-            type=number(float, 0, above=True),
-            default=Settings.read_timeout,
-            help=f"seconds to wait for Datadog's answer to each request (default {Settings.read_timeout:g})",
-        )
-        sub.add_argument(
-            "--deadline",
-            type=number(float, 0, above=True),
-            default=Settings.deadline,
-            help=f"seconds for the whole command, retries included; then it stops with exit 3 "
-            f"(default {Settings.deadline:g})",
-        )
-        sub.add_argument(
-            "--retry-backoff",
-            type=number(float, 0),
-            default=2.0,
-            help="backoff factor in seconds when no rate-limit header says how long to wait",
-        )
-        if name in NOTIFY_PURPOSE:
-            sub.add_argument(
-                "--notify",
-                default=os.environ.get("MY_METRIC_NOTIFY"),
-                help=f"the handle to {NOTIFY_PURPOSE[name]}, e.g. @alice@example.com (or $MY_METRIC_NOTIFY)",
-            )
-    add_picture_commands(commands)
-    return parser
+        function = option(function)
+    return everywhere(function)
 
 
-def add_picture_commands(commands) -> None:
-    """`calendar` and `forecast`: offline pictures and figures, with the `pictures` extra (numpy, matplotlib)."""
-    calendar = commands.add_parser("calendar", help="draw the downtime week (PNG or SVG) in --timezone")
-    _add_common_options(calendar, defaults=False)
-    calendar.add_argument("--output", required=True, help="picture to write, .png or .svg")
-    calendar.add_argument("--year", type=YEAR, help="year whose clock changes are drawn (default: this year)")
-    calendar.add_argument("--data", help="also write the grid behind the picture as JSON to this file")
-    forecast = commands.add_parser("forecast", help="estimate the monitor's notifications per week for one host")
-    _add_common_options(forecast, defaults=False)
-    forecast.add_argument("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
-    forecast.add_argument("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
-    forecast.add_argument("--json", action="store_true", help="print the figures as JSON")
-    forecast.add_argument("--output", help="draw notifications per week against each threshold (.png or .svg)")
-    forecast.add_argument(
-        "--target-warnings-per-week",
-        type=number(float, 0, above=True),
-        help="propose thresholds giving about this many warnings a week",
-    )
-    forecast.add_argument(
-        "--target-alerts-per-week",
-        type=number(float, 0, above=True),
-        help="with --target-warnings-per-week (default: a tenth of it)",
-    )
+NOTIFY = click.option("--notify", envvar="MY_METRIC_NOTIFY", help="the handle to notify, e.g. @alice@example.com")
+DRY_RUN = click.option("--dry-run", is_flag=True, help="print the payloads offline: no network, no keys needed")
+
+
+@click.group(context_settings={"max_content_width": 110})
+@click.version_option(__version__, prog_name="my-metric-provision")
+@everywhere
+@click.pass_context
+def commands(ctx, assets_dir, timezone):
+    """Validate and provision the my_metric dashboard, monitor and downtimes."""
+    ctx.obj.update(assets_dir=assets_dir, timezone=timezone)
+
+
+def _command(name: str, ctx, **options) -> int:
+    """Runs a command with its options merged over those given before it; everything checked before any work."""
+    given = ctx.obj
+    args = SimpleNamespace(**{"command": name, "dry_run": False, **options})
+    args.assets_dir = options["assets_dir"] or given["assets_dir"]
+    chosen = (options["timezone"], given["timezone"], os.environ.get("MY_METRIC_TIMEZONE"))
+    timezone = next((name for name in chosen if name is not None), DEFAULT_TIMEZONE)
+    args.timezone = check_timezone(timezone)
+    settings = _settings(args) if name in ("plan", "apply", "destroy", "snapshot") else None
+    # destroy reads no asset: it removes what the monitor records, whatever the files say now
+    integration_dir = None if name == "destroy" else resolve_integration_dir(args.assets_dir)
+    ctx.obj["run"] = lambda: _run_command(args, settings, integration_dir, given["out"])
+    return 0
+
+
+@commands.command(help="check the dashboard, monitor, manifest and downtimes offline")
+@everywhere
+@click.option("--year", type=YEAR, help="year over which downtime coverage is proven (default: this year)")
+@click.pass_context
+def validate(ctx, **options):
+    return _command("validate", ctx, **options)
+
+
+@commands.command(help="show what apply would change in the org, object by object (exit 4 when there is a change)")
+@network
+@NOTIFY
+@click.pass_context
+def plan(ctx, **options):
+    return _command("plan", ctx, **options)
+
+
+@commands.command(help="make the org match the assets, writing only what differs")
+@network
+@NOTIFY
+@DRY_RUN
+@click.pass_context
+def apply(ctx, **options):
+    return _command("apply", ctx, **options)
+
+
+@commands.command(help="remove what apply made")
+@network
+@DRY_RUN
+@click.pass_context
+def destroy(ctx, **options):
+    return _command("destroy", ctx, **options)
+
+
+@commands.command(help="snapshot the my_metric graph over the last minutes and @-mention a handle with it")
+@network
+@NOTIFY
+@DRY_RUN
+@click.option("--minutes", type=click.IntRange(1, MAX_SNAPSHOT_MINUTES), default=5, help="timeframe of the snapshot")
+@click.pass_context
+def snapshot(ctx, **options):
+    return _command("snapshot", ctx, **options)
+
+
+@commands.command(help="draw the downtime week (PNG or SVG) in --timezone")
+@everywhere
+@click.option("--output", required=True, help="picture to write, .png or .svg")
+@click.option("--year", type=YEAR, help="year whose clock changes are drawn (default: this year)")
+@click.option("--data", help="also write the grid behind the picture as JSON to this file")
+@click.pass_context
+def calendar(ctx, **options):
+    return _command("calendar", ctx, **options)
+
+
+@commands.command(help="the monitor's notifications per week for one host, and thresholds for a target")
+@everywhere
+@click.option("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)")
+@click.option("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)")
+@click.option("--json", "json_", is_flag=True, help="print the figures as JSON")
+@click.option("--output", help="draw notifications per week against each threshold (.png or .svg)")
+@click.option("--target-warnings-per-week", type=Finite(min=0, min_open=True), help="warnings a week wanted")
+@click.option("--target-alerts-per-week", type=Finite(min=0, min_open=True), help="default: a tenth of the warnings")
+@click.pass_context
+def forecast(ctx, json_, **options):
+    return _command("forecast", ctx, json=json_, **options)
 
 
 PICTURES_EXTRA = (
@@ -255,7 +247,7 @@ def run_picture_command(args, integration_dir: Path, out) -> int:
     if args.command == "calendar":
         from my_metric_provisioning import downtime_calendar
 
-        year = args.year or datetime.now(zone(args.timezone)).year
+        year = args.year or this_year(args.timezone)
         assets = Assets.load(integration_dir)
         weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output, args.data)
         changes = "; ".join(w.change for w in weeks if w.change) or f"no clock change in {year}"
@@ -308,7 +300,7 @@ def first_judged_year(assets: Assets) -> int:
 def _validate(assets: Assets, args, out) -> int:
     from my_metric_provisioning.rules import validate_all
 
-    year = getattr(args, "year", None) or date.today().year
+    year = getattr(args, "year", None) or this_year(args.timezone)
     first = first_judged_year(assets)
     if year < first:
         raise UsageError(
@@ -331,17 +323,20 @@ def _validate(assets: Assets, args, out) -> int:
 
 def run(argv=None, out=sys.stdout) -> int:
     """Everything, errors included, is printed to `out`; the exit codes are in the README."""
+    state = {"out": out}
     try:
         # Every option is checked before the assets are read and before the Datadog client is even imported.
-        args = build_parser().parse_args(argv)
-        check_timezone(args.timezone)
-        settings = _settings(args) if args.command in ("plan", "apply", "destroy", "snapshot") else None
-        # destroy reads no asset: it removes what the monitor records, whatever the files say now
-        integration_dir = None if args.command == "destroy" else resolve_integration_dir(args.assets_dir)
+        commands.main(args=argv, prog_name="my-metric-provision", standalone_mode=False, obj=state)
+    except click.exceptions.NoArgsIsHelpError:
+        print(f"error: give a command: {', '.join(commands.commands)}. See my-metric-provision --help.", file=out)
+        return 2
+    except click.ClickException as exc:
+        print(f"error: {exc.format_message()} See my-metric-provision --help.", file=out)
+        return 2
     except UsageError as exc:
         print(f"error: {exc}", file=out)
         return 2
-    return _run_command(args, settings, integration_dir, out)
+    return state["run"]() if "run" in state else 0
 
 
 def _run_command(args, settings: Settings | None, integration_dir: Path, out) -> int:

@@ -63,9 +63,9 @@ class Week:
     days: tuple[Day, ...]
 
 
-def sent_payloads(assets: Assets, tz_name: str, year: int) -> list[dict]:
+def sent_payloads(assets: Assets, tz: ZoneInfo, year: int) -> list[dict]:
     """The downtime payloads apply would send, their anchors rebased as if sent on 1 December of the year before."""
-    settings = Settings(notify="@calendar", timezone=tz_name)
+    settings = Settings(notify="@calendar", timezone=tz)
     sent_on = datetime(year - 1, 12, 1)
     return [
         downtime_payload(name, template, 0, settings, now=sent_on)
@@ -151,9 +151,8 @@ def ordinary_monday(tz: ZoneInfo, year: int) -> date:
     return day
 
 
-def calendar_weeks(assets: Assets, tz_name: str, year: int) -> list[Week]:
-    tz = downtimes.zone(tz_name)
-    recurrences = [r for payload in sent_payloads(assets, tz_name, year) for r in downtimes.recurrences_of(payload)]
+def calendar_weeks(assets: Assets, tz: ZoneInfo, year: int) -> list[Week]:
+    recurrences = [r for payload in sent_payloads(assets, tz, year) for r in downtimes.recurrences_of(payload)]
     weeks = [week_grid(recurrences, tz, ordinary_monday(tz, year), "ordinary week")]
     for local_after, delta in clock_changes(tz, year):
         label, change = _describe(local_after, delta)
@@ -161,14 +160,14 @@ def calendar_weeks(assets: Assets, tz_name: str, year: int) -> list[Week]:
     return weeks
 
 
-def grid_data(weeks: list[Week], tz_name: str, year: int) -> dict:
+def grid_data(weeks: list[Week], tz: ZoneInfo, year: int) -> dict:
     """The data behind the picture, as runs of wall-clock time ("HH:MM" to "HH:MM", fold, state)."""
 
     def hhmm(minute: int) -> str:
         return f"{minute // 60:02d}:{minute % 60:02d}"
 
     return {
-        "timezone": tz_name,
+        "timezone": tz.key,
         "year": year,
         "clock_changes": [w.change for w in weeks if w.change] or ["none"],
         "weeks": [
@@ -220,7 +219,7 @@ def save_figure(figure, output: str) -> Path:
 COLOURS = {LIVE: "#7fc97f", MUTED: "#9e9e9e", DIFFERS: "#e6550d"}
 
 
-def draw(weeks: list[Week], tz_name: str, year: int):
+def draw(weeks: list[Week], tz: ZoneInfo, year: int):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -279,23 +278,23 @@ def draw(weeks: list[Week], tz_name: str, year: int):
     ]
     if any(state == DIFFERS for w in weeks for d in w.days for _, _, state in d.minutes):
         legend.append(Patch(color=COLOURS[DIFFERS], label=STATE_NAMES[DIFFERS]))
-    note = "" if len(weeks) > 1 else f" - {tz_name} has no clock change in {year}"
-    figure.suptitle(f"my_metric downtimes, local time in {tz_name}, {year}{note}", fontsize=11)
+    note = "" if len(weeks) > 1 else f" - {tz.key} has no clock change in {year}"
+    figure.suptitle(f"my_metric downtimes, local time in {tz.key}, {year}{note}", fontsize=11)
     figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, 0.09, 1, 0.95))
     return figure
 
 
-def write_calendar(assets: Assets, tz_name: str, year: int, output: str, data_output: str | None = None) -> list[Week]:
+def write_calendar(assets: Assets, tz: ZoneInfo, year: int, output: str, data_output: str | None = None) -> list[Week]:
     _check_output(output)
     if data_output and not Path(data_output).parent.is_dir():  # checked before anything is written
         folder = Path(data_output).parent
         raise UsageError(f"--data {data_output}: folder {folder} does not exist; create it or choose another path.")
-    weeks = calendar_weeks(assets, tz_name, year)
-    save_figure(draw(weeks, tz_name, year), output)
+    weeks = calendar_weeks(assets, tz, year)
+    save_figure(draw(weeks, tz, year), output)
     if data_output:
         try:
-            Path(data_output).write_text(json.dumps(grid_data(weeks, tz_name, year), indent=1) + "\n", encoding="utf-8")
+            Path(data_output).write_text(json.dumps(grid_data(weeks, tz, year), indent=1) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"--data {data_output}: cannot write ({exc.strerror}); choose a writable path.") from None
     return weeks

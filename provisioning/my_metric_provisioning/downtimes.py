@@ -146,9 +146,8 @@ def _differences(muted, expected, origin, tz, reading) -> list[CoverageProblem]:
     return problems
 
 
-def coverage_problems(payloads: list[dict], tz_name: str, year: int) -> list[CoverageProblem]:
-    """Compare, minute by minute over `year` in `tz_name`, what the downtimes mute with what they must mute."""
-    tz = zone(tz_name)
+def coverage_problems(payloads: list[dict], tz: ZoneInfo, year: int) -> list[CoverageProblem]:
+    """Compare, minute by minute over `year` in `tz`, what the downtimes mute with what they must mute."""
     recurrences = [r for payload in payloads for r in recurrences_of(payload)]
     origin = _localize(datetime(year, 1, 1), tz)
     minutes = _minute(_localize(datetime(year + 1, 1, 1), tz), origin)
@@ -160,9 +159,8 @@ def coverage_problems(payloads: list[dict], tz_name: str, year: int) -> list[Cov
     return problems
 
 
-def start_time_problems(payloads: list[dict], tz_name: str, year: int) -> list[str]:
+def start_time_problems(payloads: list[dict], tz: ZoneInfo, year: int) -> list[str]:
     """Start times that do not exist or are ambiguous on some day of `year` because of a clock change."""
-    tz = zone(tz_name)
     problems = []
     for payload in payloads:
         for recurrence in recurrences_of(payload):
@@ -175,7 +173,7 @@ def start_time_problems(payloads: list[dict], tz_name: str, year: int) -> list[s
                 if round_trip != naive or ambiguous:
                     problems.append(
                         f"start {naive:%a %Y-%m-%d %H:%M} of rule {recurrence.rrule!r} "
-                        f"falls in a clock change in {tz_name}"
+                        f"falls in a clock change in {tz.key}"
                     )
     return problems
 
@@ -228,32 +226,3 @@ def catch_up_window(now: datetime, lead: timedelta = LEAD) -> tuple[datetime | N
             start, end = window_around(probe)
             return (None if start <= now else start), end
     return None
-
-
-def coverage_from(
-    payloads: list[dict], tz_name: str, origin: datetime, days: int, one_time: list[tuple[datetime, datetime]]
-) -> list[CoverageProblem]:
-    """Compare, minute by minute from the aware `origin` for `days`, what the downtimes mute with what they must."""
-    tz = zone(tz_name)
-    origin = origin.astimezone(tz)
-    recurrences = [r for payload in payloads for r in recurrences_of(payload)]
-    minutes = days * 24 * 60
-    expected = bytearray(b"\x01") * minutes
-    day = origin.date() - timedelta(days=1)
-    while day <= origin.date() + timedelta(days=days + 1):
-        if day.weekday() in WORK_DAYS:
-            first = max(_minute(_local(day, WORK_START, tz), origin), 0)
-            last = min(_minute(_local(day, WORK_END, tz), origin), minutes)
-            if first < last:
-                expected[first:last] = bytes(last - first)
-        day += timedelta(days=1)
-    problems = []
-    for reading in READINGS:
-        muted = muted_minutes(recurrences, tz, origin, minutes, reading)
-        for start, end in one_time:  # minutes count local wall-clock time, like muted_minutes
-            first = max(_minute(start.astimezone(tz), origin), 0)
-            last = min(_minute(end.astimezone(tz), origin), minutes)
-            if first < last:
-                muted[first:last] = b"\x01" * (last - first)
-        problems += _differences(muted, expected, origin, tz, reading)
-    return problems

@@ -336,16 +336,15 @@ def draw_rates(check: CheckModel, monitor: MonitorModel, downtimes):
 
 
 # ---------------------------------------------------------------- the command
-def live_pattern(assets: Assets, tz_name: str) -> tuple[int, int, str, tuple[str, ...]]:
+def live_pattern(assets: Assets, tz) -> tuple[int, int, str, tuple[str, ...]]:
     """Live minutes and unmutes of an ordinary week, its Monday, and the states the downtimes notify at their end."""
     from datetime import datetime
 
     from my_metric_provisioning import downtime_calendar as cal
     from my_metric_provisioning import downtimes
 
-    tz = downtimes.zone(tz_name)
     year = datetime.now(tz).year
-    payloads = cal.sent_payloads(assets, tz_name, year)
+    payloads = cal.sent_payloads(assets, tz, year)
     recurrences = [r for p in payloads for r in downtimes.recurrences_of(p)]
     end_states = sorted({s for p in payloads for s in p["data"]["attributes"].get("notify_end_states", [])})
     week = cal.week_grid(recurrences, tz, cal.ordinary_monday(tz, year), "ordinary week")
@@ -383,7 +382,7 @@ def forecast(args) -> dict:
             "points_per_window": {str(n): w for n, w in model.points_per_window.items()},
             "p_average_above": {k: {str(n): p for n, p in v.items()} for k, v in model.above.items()},
             "downtimes": {
-                "timezone": args.timezone,
+                "timezone": args.timezone.key,
                 "week_from": monday,
                 "live_minutes_per_week": live_minutes,
                 "unmutes_per_week": unmutes,

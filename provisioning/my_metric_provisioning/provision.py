@@ -13,6 +13,7 @@ import threading
 import time
 from datetime import datetime
 from urllib.parse import urlparse
+from zoneinfo import ZoneInfo
 
 import urllib3.exceptions
 from datadog_api_client import ApiClient, Configuration
@@ -27,7 +28,7 @@ from datadog_api_client.exceptions import (
 from datadog_api_client.rest import ClientRetry
 
 from my_metric_provisioning.assets import Assets
-from my_metric_provisioning.downtimes import LEAD, catch_up_window, next_start, zone
+from my_metric_provisioning.downtimes import LEAD, catch_up_window, next_start
 from my_metric_provisioning.settings import Settings
 
 # Marks what apply made: the monitor's tag, and a bracketed marker in the dashboard and downtime texts.
@@ -70,8 +71,8 @@ def downtime_marker(name: str) -> str:
     return f"[{MANAGED_BY}:{name}]"
 
 
-def current_time(timezone: str) -> datetime:
-    return datetime.now(zone(timezone))
+def current_time(tz: ZoneInfo) -> datetime:
+    return datetime.now(tz)
 
 
 def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, now: datetime | None = None) -> dict:
@@ -80,11 +81,11 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     attributes = payload["data"]["attributes"]
     attributes["message"] = f"{attributes.get('message', '')} {settings.notify} {downtime_marker(name)}".strip()
     attributes["monitor_identifier"] = {"monitor_id": monitor_id}
-    attributes["display_timezone"] = settings.timezone
+    attributes["display_timezone"] = settings.timezone.key
     schedule = attributes["schedule"]
-    schedule["timezone"] = settings.timezone
-    tz = zone(settings.timezone)
-    now = now or current_time(settings.timezone)
+    schedule["timezone"] = settings.timezone.key
+    tz = settings.timezone
+    now = now or current_time(tz)
     now = now.replace(tzinfo=tz) if now.tzinfo is None else now.astimezone(tz)  # naive: local time in the zone
     earliest = (now + LEAD).replace(tzinfo=None)
     for item in schedule["recurrences"]:
@@ -95,8 +96,7 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
 def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now: datetime) -> dict | None:
     """A one-time downtime for the night or weekend apply runs in, which the recurrences, all starting
     after apply, no longer cover; None during working hours."""
-    tz = zone(settings.timezone)
-    window = catch_up_window(now.astimezone(tz))
+    window = catch_up_window(now.astimezone(settings.timezone))
     if window is None:
         return None
     start, end = window
@@ -107,10 +107,10 @@ def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now:
     }
     attributes["message"] = (
         f"my_metric monitor muted for the rest of the night or weekend in which it was provisioned (until "
-        f"{end:%a %Y-%m-%d %H:%M} {settings.timezone}). {settings.notify} {downtime_marker(CATCH_UP)}"
+        f"{end:%a %Y-%m-%d %H:%M} {settings.timezone.key}). {settings.notify} {downtime_marker(CATCH_UP)}"
     )
     attributes["monitor_identifier"] = {"monitor_id": monitor_id}
-    attributes["display_timezone"] = settings.timezone
+    attributes["display_timezone"] = settings.timezone.key
     attributes["schedule"] = {"end": end.isoformat(timespec="seconds")}
     if start is not None:
         attributes["schedule"]["start"] = start.isoformat(timespec="seconds")

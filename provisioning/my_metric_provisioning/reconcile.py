@@ -49,6 +49,7 @@ RECORD_PREFIX = "my-metric-provision-"
 CREATING = "creating"
 STALE_AFTER = 120  # seconds after which a `creating` tag is a run that died, not one still working
 POLL_SECONDS = 0.5
+UNLISTED_TRIES = 20  # polls for a monitor just created to appear in the filtered listing
 PAGE = 100
 INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
 ACTIONS = ("create", "missing", "update", "cancel", "unchanged", "adopt")  # adopt: apply found it made after all
@@ -353,21 +354,35 @@ class Reconciler:
         return answer["id"] if kind == "dashboard" else answer["data"]["id"]
 
     def _settled_monitor(self) -> tuple[dict, bool]:
-        """The managed monitor, once no other run is creating objects; True if this run made it."""
-        waited_for = None
+        """The managed monitor, once no other run is creating objects; True if this run made it.
+
+        A run creates at most one monitor: if the filtered listing does not show it (yet), it waits a little,
+        then stops rather than create another.
+        """
+        waited_for, created, unlisted = None, False, 0
         while True:
             monitors = self.managed_monitors()
-            if not monitors:
+            if not monitors and not created:
                 self._create_monitor()
-                monitors = self.managed_monitors()
-                if not monitors:
-                    continue  # deleted meanwhile (a destroy): start again
-                kept = monitors[0]
+                created = True
+                continue
+            if not monitors:
+                unlisted += 1
+                if unlisted > UNLISTED_TRIES:
+                    raise ProvisioningError(
+                        f"the monitor this run created is not in GET /api/v1/monitor?monitor_tags={MANAGED_BY} "
+                        f"at {self.provisioner.host} after {UNLISTED_TRIES * POLL_SECONDS:g} s. Re-run in a minute: "
+                        "the next run finds it instead of creating another."
+                    )
+                self.provisioner.sleep(POLL_SECONDS)
+                continue
+            if created and unlisted >= 0:
+                unlisted = -1  # the race is settled once, right after the create
                 for other in monitors[1:]:
                     self.call("monitor", "delete", self.monitors.delete_monitor, other["id"], missing_ok=True)
                     self.log(f"deleted monitor {other['id']}: a second apply made one at the same moment")
-                if any(t.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for t in kept["tags"]):
-                    return kept, True
+                if any(t.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for t in monitors[0]["tags"]):
+                    return monitors[0], True
             monitor = monitors[0]
             owner = foreign_lock(monitor["tags"], self.run)
             if owner is None:

@@ -6,6 +6,7 @@ import copy
 import re
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
@@ -322,23 +323,23 @@ def check_downtime(payload: dict, source: str) -> Findings:
     return found
 
 
-def check_downtime_coverage(payloads: dict[str, dict], tz_name: str, year: int) -> Findings:
+def check_downtime_coverage(payloads: dict[str, dict], tz: ZoneInfo, year: int) -> Findings:
     values = list(payloads.values())
     found = Findings("downtimes (" + ", ".join(f"{n}.json" for n in payloads) + ")")
     where = "$.data.attributes.schedule.recurrences"
-    for problem in coverage_problems(values, tz_name, year):
+    for problem in coverage_problems(values, tz, year):
         found.add(
             where,
             f"{problem}.",
             "together the downtimes must mute all of 19:00-09:00 on weeknights and all weekend until Monday 09:00, "
             "and nothing of Monday-Friday 09:00-19:00.",
         )
-    for problem in start_time_problems(values, tz_name, year):
+    for problem in start_time_problems(values, tz, year):
         found.add(where, f"{problem}.", "start occurrences at a time that exists every day, e.g. 19:00 or 05:00.")
     return found
 
 
-def validate_all(assets: Assets, tz_name: str | None = None, year: int | None = None) -> Findings:
+def validate_all(assets: Assets, tz: ZoneInfo | None = None, year: int | None = None) -> Findings:
     """Every finding about the assets; downtime coverage is proven over `year` (default: the current year)."""
     year = year or date.today().year
     allowed = integration_metrics(assets.integration_dir) | set(known_metrics())
@@ -360,12 +361,8 @@ def validate_all(assets: Assets, tz_name: str | None = None, year: int | None = 
         )
         errors += count
     if structurally_valid and len(structurally_valid) == len(assets.downtimes):
-        zones = (
-            {tz_name}
-            if tz_name
-            else {p["data"]["attributes"]["schedule"]["timezone"] for p in structurally_valid.values()}
-        )
-        for zone_name in sorted(zones):
-            zone(zone_name)
-            errors += check_downtime_coverage(structurally_valid, zone_name, year)
+        # without --timezone, each zone the files name (the files' data, read here; an option is parsed by the CLI)
+        names = {p["data"]["attributes"]["schedule"]["timezone"] for p in structurally_valid.values()}
+        for each in [tz] if tz else [zone(name) for name in sorted(names)]:
+            errors += check_downtime_coverage(structurally_valid, each, year)
     return errors

@@ -4,6 +4,7 @@ before importing it (the client's import alone takes a large part of a second)."
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
 
 # The sites datadog-api-client accepts for its `site` server variable; a test keeps this list equal to the client's.
 KNOWN_SITES = (
@@ -22,7 +23,7 @@ KNOWN_SITES = (
 @dataclass
 class Settings:
     notify: str
-    timezone: str
+    timezone: ZoneInfo  # parsed once, from --timezone
     site: str = "datadoghq.com"
     api_url: str | None = None
     max_retries: int = 3

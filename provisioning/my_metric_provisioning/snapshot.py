@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from datadog_api_client.v1.api.events_api import EventsApi
 from datadog_api_client.v1.api.snapshots_api import SnapshotsApi
@@ -26,7 +27,7 @@ _TEMPLATE_VARIABLE = re.compile(r"\$([A-Za-z0-9_.-]+)")
 
 
 def now_utc() -> datetime:
-    return provision.current_time("UTC")
+    return provision.current_time(ZoneInfo("UTC"))
 
 
 def app_host(site: str) -> str:

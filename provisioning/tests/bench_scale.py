@@ -1,8 +1,8 @@
 """Benchmark (not a test): requests by method, writes and wall time of first apply, plan, a second apply with
 nothing changed, and destroy, in an empty and in a large org.
 
-Run with `uv run python tests/bench_scale.py` from provisioning/. The local API server is seeded in memory
-(10,000 dashboards, 5,000 monitors, 50,000 downtimes of which 1 in 50 active); the reconcile loop is
+Run with `uv run --frozen --all-extras python -m tests.bench_scale` from provisioning/. The local API server is
+seeded in memory (10,000 dashboards, 5,000 monitors, 50,000 downtimes of which 1 in 50 active); the reconcile loop is
 driven directly, without the offline validation `my-metric-provision` runs first (identical for both orgs).
 """
 
@@ -13,12 +13,14 @@ import copy
 import secrets
 import time
 from collections import Counter
+from zoneinfo import ZoneInfo
 
-from common import LARGE_ORG, REPO_INTEGRATION, WEEKNIGHT, WORKING_HOURS
-from fake_datadog import FakeDatadog
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.provision import Provisioner, Settings
 from my_metric_provisioning.reconcile import Reconciler
+
+from .common import LARGE_ORG, REPO_INTEGRATION, WEEKNIGHT, WORKING_HOURS
+from .fake_datadog import FakeDatadog
 
 STEPS = ("first apply", "plan", "second apply", "destroy")
 
@@ -31,7 +33,7 @@ def lifecycle(assets: Assets, org: dict, repeat: int, at) -> dict[str, tuple[Cou
             fake.seed(**org)
             settings = Settings(
                 notify="@bench@example.com",
-                timezone="Europe/Paris",
+                timezone=ZoneInfo("Europe/Paris"),
                 api_url=fake.url,
                 max_retries=0,
                 api_key=secrets.token_hex(16),

@@ -1,13 +1,13 @@
 import copy
 import secrets
 
-import fake_datadog
 import pytest
-from common import REPO_INTEGRATION, WORKING_HOURS
-from fake_datadog import FakeDatadog
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
-from my_metric_provisioning.downtimes import zone
+
+from . import fake_datadog
+from .common import REPO_INTEGRATION, WORKING_HOURS
+from .fake_datadog import FakeDatadog
 
 
 @pytest.fixture(scope="session")
@@ -55,6 +55,6 @@ def clock(monkeypatch):
     class Clock:
         now = WORKING_HOURS
 
-    monkeypatch.setattr(provision, "current_time", lambda tz_name: Clock.now.astimezone(zone(tz_name)))
+    monkeypatch.setattr(provision, "current_time", lambda tz: Clock.now.astimezone(tz))
     monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
     return Clock

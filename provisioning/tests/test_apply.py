@@ -6,13 +6,15 @@ import json
 import secrets
 import socket
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
-from common import FAST, NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, integration_copy, reported, writes
 from datadog_api_client.exceptions import ApiException
-from fake_datadog import PAST_START, FakeDatadog
 from my_metric_provisioning import provision
 from my_metric_provisioning.reconcile import RECORD_PREFIX, Reconciler, records_of
+
+from .common import FAST, NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, integration_copy, reported, writes
+from .fake_datadog import PAST_START, FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -92,6 +94,8 @@ def test_a_create_answered_504_after_it_was_made_is_adopted(fake, path, objects)
     code, out = apply(fake)
     assert code == 0, out
     assert fake.count("POST", path) == objects  # the one answered 504 was not sent again
+    if path != "/api/v1/monitor":
+        assert "adopted" in {action for action, _ in reported(out).values()}
     assert managed(fake) == (1, 1, 2)
     assert apply(fake)[0] == 0 and managed(fake) == (1, 1, 2)
     assert destroy(fake)[0] == 0 and managed(fake) == (0, 0, 0)
@@ -108,6 +112,13 @@ def test_a_failed_create_is_not_retried_and_a_rerun_completes(fake, status):
     code, out = apply(fake)
     assert code == 0, out
     assert managed(fake) == (1, 1, 2)
+
+
+def test_a_refused_lookup_after_a_lost_create_names_the_listing(fake):
+    fake.fail("POST", "/api/v1/dashboard", 502)
+    fake.fail("GET", "/api/v1/dashboard", 403)
+    code, out = apply(fake)
+    assert code == 3 and "list the dashboard" in out and "dashboards_read" in out
 
 
 def test_403_names_the_key_and_permission_to_check(fake, fake_keys):
@@ -201,7 +212,9 @@ def test_missing_keys_are_named(monkeypatch):
 
 
 def settings_for(fake, **overrides):
-    return provision.Settings(notify=NOTIFY, timezone="Europe/Paris", api_url=fake.url, retry_backoff=0, **overrides)
+    return provision.Settings(
+        notify=NOTIFY, timezone=ZoneInfo("Europe/Paris"), api_url=fake.url, retry_backoff=0, **overrides
+    )
 
 
 def test_every_request_carries_the_keys_of_the_settings(fake, real_assets, monkeypatch):
@@ -226,13 +239,15 @@ def test_every_request_carries_the_keys_of_the_settings(fake, real_assets, monke
 )
 def test_site_chooses_the_api_host(monkeypatch, site, host):
     monkeypatch.setenv("DD_SITE", "ap1.datadoghq.com")  # read by the client itself; the setting must win
-    assert provision.configuration(provision.Settings(notify="@a", timezone="UTC", site=site)).host == host
-    with_url = provision.Settings(notify="@a", timezone="UTC", api_url=host + ":8443")
+    assert provision.configuration(provision.Settings(notify="@a", timezone=ZoneInfo("UTC"), site=site)).host == host
+    with_url = provision.Settings(notify="@a", timezone=ZoneInfo("UTC"), api_url=host + ":8443")
     assert provision.configuration(with_url).host == host + ":8443"
 
 
 def test_retries_follow_the_settings_and_never_resend_a_create_after_a_5xx():
-    settings = provision.Settings(notify="@a", timezone="UTC", max_retries=5, retry_backoff=0.5, read_timeout=7)
+    settings = provision.Settings(
+        notify="@a", timezone=ZoneInfo("UTC"), max_retries=5, retry_backoff=0.5, read_timeout=7
+    )
     config = provision.configuration(settings)
     policy = config.retry_policy
     assert (policy.total, policy.backoff_factor, config.request_timeout) == (5, 0.5, (10, 7))
@@ -327,7 +342,7 @@ def test_records_are_read_from_their_own_tags_only():
 
 
 def test_the_catch_up_downtime_is_displayed_in_the_chosen_timezone(real_assets):
-    settings = provision.Settings(notify="@a@example.com", timezone="Europe/Paris")
+    settings = provision.Settings(notify="@a@example.com", timezone=ZoneInfo("Europe/Paris"))
     template = real_assets.downtimes["weekend"]
     assert template["data"]["attributes"]["display_timezone"] != "Europe/Paris"
     payload = provision.catch_up_payload(template, 42, settings, WEEKNIGHT)
@@ -343,7 +358,7 @@ def test_a_dashboard_without_a_description_is_described_by_the_marker_alone(real
 def test_the_monitor_message_is_the_stored_text_then_the_handle(real_assets):
     assets = copy.deepcopy(real_assets)
     assets.monitor["definition"]["message"] = "Text of the alert.  \n\n"
-    payload = provision.monitor_payload(assets, provision.Settings(notify="@ops@example.com", timezone="UTC"))
+    payload = provision.monitor_payload(assets, provision.Settings(notify="@ops@example.com", timezone=ZoneInfo("UTC")))
     assert payload["message"] == "Text of the alert.\n\nNotify: @ops@example.com"
 
 
@@ -356,6 +371,6 @@ def test_a_long_error_body_is_cut_to_300_characters():
 
 
 def test_a_deadline_passed_before_the_first_request_says_so():
-    settings = provision.Settings(notify="@ops@example.com", timezone="UTC", deadline=0.5)
+    settings = provision.Settings(notify="@ops@example.com", timezone=ZoneInfo("UTC"), deadline=0.5)
     text = str(provision.Provisioner(settings, log=lambda _: None)._deadline_error())
     assert "deadline of 0.5 s" in text and "api.datadoghq.com" in text

@@ -6,6 +6,7 @@ import sys
 import xml.etree.ElementTree as ET
 from datetime import datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from my_metric_provisioning import downtime_calendar as cal
@@ -37,7 +38,7 @@ def validator_coverage(assets, zone_name, year):
 )
 def test_grid_equals_the_validators_minute_coverage_including_clock_change_weeks(real_assets, zone, skipped, repeated):
     year = 2026
-    weeks = cal.calendar_weeks(real_assets, zone, year)
+    weeks = cal.calendar_weeks(real_assets, ZoneInfo(zone), year)
     assert [w.label for w in weeks][0] == "ordinary week"
     assert sorted(w.label for w in weeks[1:]) == ["clocks go back", "clocks go forward"]
     tz, origin, muted, expected = validator_coverage(real_assets, zone, year)
@@ -71,7 +72,7 @@ def test_a_broken_rule_shows_in_the_grid(real_assets):
     assets = copy.deepcopy(real_assets)
     schedule = assets.downtimes["weekend"]["data"]["attributes"]["schedule"]
     schedule["recurrences"] = [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T00:00:00", "duration": "48h"}]
-    ordinary = cal.calendar_weeks(assets, "America/New_York", 2026)[0]
+    ordinary = cal.calendar_weeks(assets, ZoneInfo("America/New_York"), 2026)[0]
     monday = ordinary.days[0]
     live_before_nine = [m for m, _, state in monday.minutes if state == cal.LIVE and m < 9 * 60]
     assert live_before_nine == list(range(0, 9 * 60))  # the naive weekend rule leaves Monday 00:00-09:00 live
@@ -105,8 +106,8 @@ def test_png_and_svg_are_valid_and_the_svg_is_reproducible(tmp_path):
 def test_committed_picture_data_is_what_the_command_makes_today(real_assets, tmp_path):
     """The README's picture: its grid data must match today's payloads (see README for why data, not pixels)."""
     committed = json.loads((DOCS / "downtime-calendar.json").read_text())
-    weeks = cal.calendar_weeks(real_assets, committed["timezone"], committed["year"])
-    assert cal.grid_data(weeks, committed["timezone"], committed["year"]) == committed
+    weeks = cal.calendar_weeks(real_assets, ZoneInfo(committed["timezone"]), committed["year"])
+    assert cal.grid_data(weeks, ZoneInfo(committed["timezone"]), committed["year"]) == committed
     assert (DOCS / "downtime-calendar.png").read_bytes().startswith(PNG_MAGIC)
 
 

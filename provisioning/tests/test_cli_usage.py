@@ -7,9 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from common import assert_no_key, cli, integration_copy
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.settings import KNOWN_SITES
+
+from .common import assert_no_key, cli, integration_copy
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -42,15 +43,15 @@ BAD_OPTIONS = [
     (["apply", "--dry-run", "--read-timeout", "nan"], "--read-timeout"),
     (["apply", "--dry-run", "--deadline", "0"], "--deadline"),
     (["apply", "--dry-run", "--deadline", "soon"], "--deadline"),
-    (["apply", "--dry-run", "--notfy", "@a"], "unrecognized arguments: --notfy @a"),
+    (["apply", "--dry-run", "--notfy", "@a"], "--notfy"),
     (["validate", "--year", "next"], "--year"),
     (["validate", "--year", "99999"], "--year"),
     (["validate", "--year", "-1"], "--year"),
     (["calendar", "--output", "x.png", "--year", "0"], "--year"),
     (["forecast", "--target-warnings-per-week", "-5"], "--target-warnings-per-week"),
     (["forecast", "--target-warnings-per-week", "5", "--target-alerts-per-week", "0"], "--target-alerts-per-week"),
-    (["deploy"], "argument command: invalid choice: 'deploy'"),
-    ([], "the following arguments are required: command"),
+    (["deploy"], "deploy"),
+    ([], "give a command"),
     (["apply", "--notify", "@a", "--api-url", "ftp://example.com"], "--api-url 'ftp://example.com'"),
     (["--assets-dir", "/nonexistent", "validate"], "--assets-dir: no manifest.json in /nonexistent"),
     (["snapshot", *NO_NETWORK], "--notify is required for snapshot"),
@@ -58,8 +59,8 @@ BAD_OPTIONS = [
     (["snapshot", "--notify", "@a", "--minutes", "0", *NO_NETWORK], "--minutes"),
     (["snapshot", "--notify", "@a", "--minutes", "99999", *NO_NETWORK], "--minutes"),
     (["snapshot", "--notify", "@a", "--deadline", "-1", *NO_NETWORK], "--deadline"),
-    (["apply", "--notify", "@a", "--full-scan"], "unrecognized arguments: --full-scan"),
-    (["plan", "--notify", "@a", "--dry-run"], "unrecognized arguments: --dry-run"),
+    (["apply", "--notify", "@a", "--full-scan"], "--full-scan"),
+    (["plan", "--notify", "@a", "--dry-run"], "--dry-run"),
 ]
 
 
@@ -70,7 +71,7 @@ def test_bad_option_is_refused_before_any_work(assets_never_read, fake_keys, arg
     assert out.startswith("error: ") and expected in out
     assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
     if argv and argv[-1].lstrip("-").replace(".", "").isdigit():  # a number out of range: the range is said
-        assert "from" in out or "above" in out
+        assert "range" in out
     assert_no_key(out, fake_keys)
 
 

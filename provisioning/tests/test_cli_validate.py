@@ -1,8 +1,10 @@
 import io
 from datetime import date
+from zoneinfo import ZoneInfo
 
-from common import integration_copy
 from my_metric_provisioning.cli import run
+
+from .common import integration_copy
 
 
 def test_validate_passes_on_the_repository_assets():
@@ -22,15 +24,16 @@ def test_validate_reports_a_broken_dashboard_with_its_path(tmp_path):
     assert "$.widgets[1].definition.widgets[0].definition.type" in out.getvalue()
 
 
-def test_coverage_is_proven_over_the_current_year(monkeypatch):
+def test_coverage_is_proven_over_the_current_year_in_the_timezone(monkeypatch):
     from my_metric_provisioning import cli
 
-    class In2031(date):
-        @classmethod
-        def today(cls):
-            return date(2031, 6, 1)
-
-    monkeypatch.setattr(cli, "date", In2031)
+    monkeypatch.setattr(cli, "this_year", lambda timezone: 2031)
     out = io.StringIO()
     assert run(["validate"], out=out) == 0, out.getvalue()
     assert "over 2031, minute by minute" in out.getvalue()
+
+
+def test_the_default_year_is_this_year_in_the_timezone():
+    from my_metric_provisioning.cli import this_year
+
+    assert this_year(ZoneInfo("Pacific/Kiritimati")) in (date.today().year, date.today().year + 1)

@@ -2,12 +2,14 @@
 holds only the rules every my_metric setup keeps, so a user's own thresholds validate."""
 
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
-from common import cli, integration_copy
 from my_metric_provisioning.assets import MONITOR_FILE, integration_metrics, known_metrics
 from my_metric_provisioning.provision import Settings, monitor_payload
 from my_metric_provisioning.rules import check_monitor, check_monitor_notifies, validate_all
+
+from .common import cli, integration_copy
 
 
 def block(message, state):
@@ -62,7 +64,7 @@ def own_thresholds(assets, warning, critical):
 
 def test_a_users_own_thresholds_validate(assets):
     own_thresholds(assets, 600, 900)
-    assert [str(f) for f in validate_all(assets, "Europe/Paris", 2026)] == []
+    assert [str(f) for f in validate_all(assets, ZoneInfo("Europe/Paris"), 2026)] == []
 
 
 def test_the_command_validates_and_plans_own_thresholds(tmp_path):
@@ -116,7 +118,7 @@ def test_breaking_a_general_rule_is_a_finding_at_its_path_with_a_hint(assets, al
 
 
 def test_the_sent_monitor_notifies_the_handle(real_assets):
-    payload = monitor_payload(real_assets, Settings(notify="@ops@example.com", timezone="UTC"))
+    payload = monitor_payload(real_assets, Settings(notify="@ops@example.com", timezone=ZoneInfo("UTC")))
     assert check_monitor_notifies(payload, "@ops@example.com") == []
     payload["message"] = payload["message"].replace("@ops@example.com", "")
     [finding] = check_monitor_notifies(payload, "@ops@example.com")

@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from common import FAST, NOTIFY, apply, destroy
-from fake_datadog import FakeDatadog
 from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
 from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
+
+from .common import FAST, NOTIFY, apply, destroy, reported
+from .fake_datadog import FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 COMMAND = Path(sys.executable).parent / "my-metric-provision"
@@ -57,7 +58,9 @@ def test_objects_left_by_a_run_that_died_while_creating_are_adopted(fake):
     code, out = apply(fake)
     assert code == 0, out
     assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
-    assert "adopted" in out and "created" not in out
+    assert "created" not in out and {reported(out)[kind][0] for kind in ("dashboard", "downtime weekend")} == {
+        "adopted"
+    }
 
 
 def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
@@ -76,3 +79,57 @@ def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
     code, out = apply(fake)
     assert code == 0, out
     assert len(polls) == 1 and "otherrun" in out and len(fake.dashboards) == 1
+
+
+def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, monkeypatch):
+    """Deterministic form of the race: another run's monitor (lower id, creating) appears just before ours."""
+    from my_metric_provisioning.reconcile import Reconciler
+
+    create = Reconciler._create_monitor
+
+    def another_run_first(self):
+        other = max(fake.monitors, default=0) + 1
+        tags = [MANAGED_BY, f"{RECORD_PREFIX}creating:otherrun-9999999999"]
+        fake.monitors[other] = {"id": other, "name": "made by the other run", "tags": tags}
+        fake._ids = iter(range(other + 1, other + 100))
+        create(self)
+
+    monkeypatch.setattr(Reconciler, "_create_monitor", another_run_first)
+    monkeypatch.setattr(
+        "my_metric_provisioning.provision.Provisioner.sleep",
+        lambda self, seconds: fake.monitors[min(fake.monitors)]["tags"].pop(),  # the other run finishes
+    )
+    code, out = apply(fake)
+    assert code == 0, out
+    assert list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out
+    assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
+
+
+def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, monkeypatch):
+    # Datadog's monitor search may lag behind a create: apply waits, then stops instead of creating more.
+    monkeypatch.setattr(fake, "_get_api_v1_monitor", lambda _, query, body: (200, [], {}))
+    monkeypatch.setattr("my_metric_provisioning.provision.Provisioner.sleep", lambda self, seconds: None)
+    code, out = apply(fake)
+    assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out
+    assert len(fake.monitors) == 1
+
+
+def test_while_a_run_creates_objects_the_monitor_says_so(fake, monkeypatch):
+    assert apply(fake)[0] == 0
+    fake.dashboards.clear()  # a later run has one object to create, and no record of it
+    [monitor] = fake.monitors.values()
+    monitor["tags"] = [t for t in monitor["tags"] if not t.startswith(f"{RECORD_PREFIX}dashboard:")]
+    seen = []
+    handle = fake.handle
+
+    def watch(method, path, query, body):
+        if method == "POST":
+            seen.append(
+                [t for m in fake.monitors.values() for t in m["tags"] if t.startswith(f"{RECORD_PREFIX}creating:")]
+            )
+        return handle(method, path, query, body)
+
+    monkeypatch.setattr(fake, "handle", watch)
+    assert apply(fake)[0] == 0
+    assert len(seen) == 1 and len(seen[0]) == 1  # the creating tag was on the monitor during the create
+    assert not [t for t in monitor["tags"] if t.startswith(f"{RECORD_PREFIX}creating:")]  # and gone after it

@@ -2,7 +2,8 @@
 else; a refused call names the object and the action, and leaves the monitor so that a re-run finds the rest."""
 
 import pytest
-from common import apply, destroy, reported
+
+from .common import apply, destroy, reported
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -46,3 +47,11 @@ def test_a_refused_destroy_call_names_the_action_and_the_object(fake, path, doin
     assert "403" in out and doing in out and permission in out and fake.url in out
     assert len(fake.monitors) == 1  # it holds the records: a re-run after the fix finds the rest through it
     assert destroy(fake)[0] == 0 and fake.monitors == {} and fake.dashboards == {}
+
+
+def test_a_monitor_deleted_meanwhile_is_not_an_error(fake):
+    assert apply(fake)[0] == 0
+    fake.fail("DELETE", r"/api/v1/monitor/\d+", 404)  # someone deleted it between the listing and the delete
+    code, out = destroy(fake)
+    assert code == 0, out
+    assert fake.dashboards == {} and fake.active_downtimes() == []

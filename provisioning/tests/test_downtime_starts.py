@@ -6,14 +6,13 @@ import os
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
 
 import pytest
-from common import NOTIFY, apply
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException
 from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
-from fake_datadog import PAST_START
 from my_metric_provisioning import downtimes, provision
 from my_metric_provisioning.provision import (
     CATCH_UP,
@@ -26,6 +25,9 @@ from my_metric_provisioning.provision import (
 )
 from my_metric_provisioning.reconcile import Reconciler
 from my_metric_provisioning.strict import check_payload, to_model
+
+from .common import NOTIFY, apply
+from .fake_datadog import PAST_START
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -58,7 +60,7 @@ IN_WORKING_HOURS = {"working hours", "Friday before the autumn change", "Monday 
 
 
 def settings(zone):
-    return Settings(notify=NOTIFY, timezone=zone)
+    return Settings(notify=NOTIFY, timezone=ZoneInfo(zone))
 
 
 def apply_moment(zone, local, fold=0):
@@ -87,13 +89,13 @@ def test_from_apply_on_exactly_nights_and_weekends_are_muted(real_assets, zone, 
             assert start >= now + downtimes.LEAD and start - now <= timedelta(days=7)
     catch_up = catch_up_payload(real_assets.downtimes["weekend"], 1, settings(zone), now)
     assert (catch_up is None) == (what in IN_WORKING_HOURS)
-    assert downtimes.coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
+    assert coverage_from(payloads, zone, now, 21, one_time_of(catch_up, now)) == []
 
 
 @pytest.mark.parametrize("zone, local", [("Europe/Paris", datetime(2026, 5, 20, 23, 30))])
 def test_without_the_catch_up_the_current_night_would_alert(real_assets, zone, local):
     now = apply_moment(zone, local)
-    problems = [str(p) for p in downtimes.coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
+    problems = [str(p) for p in coverage_from(payloads_at(real_assets, zone, now), zone, now, 21, [])]
     assert problems[0].startswith("not muted: Wed 2026-05-20 23:30 to Thu 2026-05-21 05:00 Europe/Paris")
 
 
@@ -122,7 +124,7 @@ def test_catch_up_at_the_exact_edges_of_working_hours():
 def provisioner(assets, fake, zone, when):
     config = Settings(
         notify=NOTIFY,
-        timezone=zone,
+        timezone=ZoneInfo(zone),
         api_url=fake.url,
         max_retries=0,
         api_key=secrets.token_hex(16),
@@ -253,7 +255,7 @@ def test_coverage_is_judged_inside_the_window_only():
     # One day from Tuesday 18:59 (an odd minute) without any downtime: that night is reported from its first
     # minute, and not the next evening.
     origin = datetime(2026, 5, 19, 18, 59, tzinfo=downtimes.zone("UTC"))
-    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, [])] == [
+    assert [str(p) for p in coverage_from([], "UTC", origin, 1, [])] == [
         f"not muted: Tue 2026-05-19 19:00 to Wed 2026-05-20 09:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
@@ -264,7 +266,7 @@ def test_a_one_time_downtime_mutes_exactly_its_own_minutes():
     utc = downtimes.zone("UTC")
     origin = datetime(2026, 5, 22, 18, 0, tzinfo=utc)
     one_time = [(datetime(2026, 5, 22, 19, 0, tzinfo=utc), datetime(2026, 5, 23, 6, 0, tzinfo=utc))]
-    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, one_time)] == [
+    assert [str(p) for p in coverage_from([], "UTC", origin, 1, one_time)] == [
         f"not muted: Sat 2026-05-23 06:00 to Sat 2026-05-23 18:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
@@ -275,7 +277,7 @@ def test_a_downtime_one_minute_into_working_hours_is_reported_for_that_minute():
     utc = downtimes.zone("UTC")
     origin = datetime(2026, 5, 19, 18, 0, tzinfo=utc)
     one_time = [(datetime(2026, 5, 19, 18, 59, tzinfo=utc), datetime(2026, 5, 20, 9, 0, tzinfo=utc))]
-    assert [str(p) for p in downtimes.coverage_from([], "UTC", origin, 1, one_time)] == [
+    assert [str(p) for p in coverage_from([], "UTC", origin, 1, one_time)] == [
         f"muted during working hours: Tue 2026-05-19 18:59 to Tue 2026-05-19 19:00 UTC (duration read as {reading})"
         for reading in ("wall-clock time", "elapsed time")
     ]
@@ -306,7 +308,7 @@ def test_coverage_does_not_depend_on_the_machine_timezone(machine_timezone):
     weeknights = {"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2026-05-18T19:00:00", "duration": "14h"}
     payload = {"data": {"attributes": {"schedule": {"recurrences": [weeknights]}}}}
     origin = datetime(2026, 5, 19, 20, 0, tzinfo=kiritimati)
-    assert downtimes.coverage_from([payload], "Pacific/Kiritimati", origin, 1, []) == []
+    assert coverage_from([payload], "Pacific/Kiritimati", origin, 1, []) == []
 
 
 def test_coverage_judges_each_reading_of_the_duration_on_its_own():
@@ -316,7 +318,7 @@ def test_coverage_judges_each_reading_of_the_duration_on_its_own():
     weekend = {"rrule": "FREQ=WEEKLY;BYDAY=FR", "start": "2026-03-27T19:00:00", "duration": "62h"}
     payload = {"data": {"attributes": {"schedule": {"recurrences": [weekend]}}}}
     origin = datetime(2026, 3, 27, 19, 0, tzinfo=paris)
-    problems = downtimes.coverage_from([payload], "Europe/Paris", origin, 3, [])
+    problems = coverage_from([payload], "Europe/Paris", origin, 3, [])
     assert [str(p) for p in problems if p.kind == "muted during working hours"] == [
         "muted during working hours: Mon 2026-03-30 09:00 to Mon 2026-03-30 10:00 Europe/Paris "
         "(duration read as elapsed time)"
@@ -325,7 +327,7 @@ def test_coverage_judges_each_reading_of_the_duration_on_its_own():
 
 def test_apply_reads_the_clock_in_the_downtimes_timezone():
     before = datetime.now(timezone.utc)
-    now = current_time("Australia/Sydney")
+    now = current_time(ZoneInfo("Australia/Sydney"))
     after = datetime.now(timezone.utc)
     assert before <= now <= after and now.tzinfo == downtimes.zone("Australia/Sydney")
 
@@ -365,3 +367,33 @@ def test_the_moment_of_apply_may_be_given_in_any_zone_or_as_local_time(real_asse
     assert first_start(paris) == first
     assert first_start(paris.astimezone(timezone.utc)) == first
     assert first_start(local) == first  # naive: local time in the zone
+
+
+def coverage_from(
+    payloads: list[dict], tz_name: str, origin: datetime, days: int, one_time: list[tuple[datetime, datetime]]
+) -> list[downtimes.CoverageProblem]:
+    """Compare, minute by minute from the aware `origin` for `days`, what the downtimes mute with what they must
+    (for the moments apply may run at; the package proves whole years, `downtimes.coverage_problems`)."""
+    tz = downtimes.zone(tz_name)
+    origin = origin.astimezone(tz)
+    recurrences = [r for payload in payloads for r in downtimes.recurrences_of(payload)]
+    minutes = days * 24 * 60
+    expected = bytearray(b"\x01") * minutes
+    day = origin.date() - timedelta(days=1)
+    while day <= origin.date() + timedelta(days=days + 1):
+        if day.weekday() in downtimes.WORK_DAYS:
+            first = max(downtimes._minute(downtimes._local(day, downtimes.WORK_START, tz), origin), 0)
+            last = min(downtimes._minute(downtimes._local(day, downtimes.WORK_END, tz), origin), minutes)
+            if first < last:
+                expected[first:last] = bytes(last - first)
+        day += timedelta(days=1)
+    problems = []
+    for reading in downtimes.READINGS:
+        muted = downtimes.muted_minutes(recurrences, tz, origin, minutes, reading)
+        for start, end in one_time:  # minutes count local wall-clock time, like muted_minutes
+            first = max(downtimes._minute(start.astimezone(tz), origin), 0)
+            last = min(downtimes._minute(end.astimezone(tz), origin), minutes)
+            if first < last:
+                muted[first:last] = b"\x01" * (last - first)
+        problems += downtimes._differences(muted, expected, origin, tz, reading)
+    return problems

@@ -1,8 +1,10 @@
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
-from common import payloads_in, set_rules
 from my_metric_provisioning import downtimes
+
+from .common import payloads_in, set_rules
 
 ZONES = ["America/New_York", "Europe/Paris", "Australia/Sydney", "UTC", "Asia/Tokyo", "America/Sao_Paulo"]
 
@@ -10,8 +12,8 @@ ZONES = ["America/New_York", "Europe/Paris", "Australia/Sydney", "UTC", "Asia/To
 @pytest.mark.parametrize("zone", ZONES)
 @pytest.mark.parametrize("year", [2026, 2027])
 def test_stored_downtimes_mute_exactly_nights_and_weekends(real_assets, zone, year):
-    assert downtimes.coverage_problems(payloads_in(real_assets, zone), zone, year) == []
-    assert downtimes.start_time_problems(payloads_in(real_assets, zone), zone, year) == []
+    assert downtimes.coverage_problems(payloads_in(real_assets, zone), ZoneInfo(zone), year) == []
+    assert downtimes.start_time_problems(payloads_in(real_assets, zone), ZoneInfo(zone), year) == []
 
 
 def test_coverage_is_checked_minute_by_minute(real_assets):
@@ -38,7 +40,7 @@ def test_monday_morning_gap_is_reported(real_assets):
         ),
         set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T00:00:00", "duration": "48h"}]),
     ]
-    problems = [str(p) for p in downtimes.coverage_problems(naive, "America/New_York", 2026)]
+    problems = [str(p) for p in downtimes.coverage_problems(naive, ZoneInfo("America/New_York"), 2026)]
     assert (
         problems[0]
         == "not muted: Mon 2026-01-05 00:00 to Mon 2026-01-05 09:00 America/New_York (duration read as wall-clock time)"
@@ -49,7 +51,7 @@ def test_absolute_weekend_duration_leaves_an_hour_at_the_autumn_clock_change(rea
     weeknights, weekend = payloads_in(real_assets, "Europe/Paris")
     # Friday 19:00 for 62h reaches Monday 09:00 only when no clock change falls in between.
     fixed = set_rules(weekend, [{"rrule": "FREQ=WEEKLY;BYDAY=FR", "start": "2025-01-10T19:00:00", "duration": "62h"}])
-    problems = [str(p) for p in downtimes.coverage_problems([weeknights, fixed], "Europe/Paris", 2026)]
+    problems = [str(p) for p in downtimes.coverage_problems([weeknights, fixed], ZoneInfo("Europe/Paris"), 2026)]
     assert (
         "not muted: Mon 2026-10-26 08:00 to Mon 2026-10-26 09:00 Europe/Paris (duration read as elapsed time)"
         in problems
@@ -63,7 +65,7 @@ def test_absolute_weekend_duration_leaves_an_hour_at_the_autumn_clock_change(rea
 
 
 def test_without_downtimes_the_whole_year_is_reported_from_its_first_to_its_last_minute():
-    problems = [str(p) for p in downtimes.coverage_problems([], "UTC", 2026)]
+    problems = [str(p) for p in downtimes.coverage_problems([], ZoneInfo("UTC"), 2026)]
     assert problems[0] == (
         "not muted: Thu 2026-01-01 00:00 to Thu 2026-01-01 09:00 UTC (duration read as wall-clock time)"
     )
@@ -75,7 +77,7 @@ def test_working_hours_overlap_is_reported(real_assets):
     long_nights = set_rules(
         weeknights, [{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2025-01-06T18:00:00", "duration": "15h"}]
     )
-    problems = [str(p) for p in downtimes.coverage_problems([long_nights, weekend], "UTC", 2026)]
+    problems = [str(p) for p in downtimes.coverage_problems([long_nights, weekend], ZoneInfo("UTC"), 2026)]
     assert any(
         p.startswith("muted during working hours: Mon 2026-01-05 18:00 to Mon 2026-01-05 19:00") for p in problems
     )
@@ -91,7 +93,7 @@ def test_start_in_a_clock_change_is_reported(real_assets):
             {"rrule": "FREQ=WEEKLY;BYDAY=SU", "start": "2025-01-12T01:30:00", "duration": "1h"},
         ],
     )
-    problems = downtimes.start_time_problems([weeknights, odd], "America/New_York", 2026)
+    problems = downtimes.start_time_problems([weeknights, odd], ZoneInfo("America/New_York"), 2026)
     assert any("Sun 2026-03-08 02:30" in p for p in problems)  # skipped by the spring change
     assert any("Sun 2026-11-01 01:30" in p for p in problems)  # happens twice in the autumn
     assert len(problems) == 2

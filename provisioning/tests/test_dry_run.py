@@ -3,9 +3,10 @@
 import json
 import re
 
-from common import NOTIFY, REPO_INTEGRATION, WEEKNIGHT, cli
 from my_metric_provisioning.assets import DASHBOARD_FILE
 from my_metric_provisioning.provision import CATCH_UP, MANAGED_BY, downtime_marker
+
+from .common import NOTIFY, REPO_INTEGRATION, WEEKNIGHT, cli
 
 MONITOR_PLACEHOLDER = "<id of the monitor>"
 CATCH_UP_STEP = f"downtime {CATCH_UP}"

@@ -9,9 +9,10 @@ import sys
 
 import numpy as np
 import pytest
-from common import REPO_INTEGRATION, cli, integration_copy
 from my_metric_provisioning import forecast as fc
 from my_metric_provisioning.cli import run
+
+from .common import REPO_INTEGRATION, cli, integration_copy
 
 
 def forecast_json(*argv):

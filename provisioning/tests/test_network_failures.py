@@ -9,15 +9,18 @@ import subprocess
 import sys
 import threading
 from http.server import BaseHTTPRequestHandler
+from zoneinfo import ZoneInfo
 
 import pytest
 import urllib3.connection
 import urllib3.exceptions
-from common import assert_no_key, cli
+from agent_standin import free_ports
 from datadog_api_client.exceptions import ApiException
-from fake_datadog import FakeDatadog, LocalServer
 from my_metric_provisioning import provision
 from my_metric_provisioning.settings import Settings
+
+from .common import assert_no_key, cli
+from .fake_datadog import FakeDatadog, LocalServer
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -162,11 +165,6 @@ class SelfSignedTlsServer(HtmlServer):
         self.url = self.url.replace("http://", "https://")
 
 
-def closed_port() -> int:
-    with socket.create_server(("127.0.0.1", 0)) as sock:
-        return sock.getsockname()[1]
-
-
 def assert_short_failure(code, out, host, fake_keys, *expected):
     assert code == 3, out
     assert "Traceback" not in out
@@ -178,32 +176,20 @@ def assert_short_failure(code, out, host, fake_keys, *expected):
     assert_no_key(out, fake_keys)
 
 
-def assert_failure_reads(code, out, host, fake_keys, message):
-    """The whole of what the user reads after the offline validation: `error: ` and `message`."""
-    assert_short_failure(code, out, host, fake_keys)
-    assert out.split(" are valid.\n", 1)[-1] == f"error: {message}\n"
-
-
 def test_read_timeout_names_the_host_and_timeout(fake_keys):
     with SilentServer() as server:
         code, out = apply(server.url, "--read-timeout", "0.2")
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"{host} accepted the connection but sent no answer within the read timeout of 0.2 s while trying to "
-        "list the monitor. Re-run later, or raise --read-timeout if the link is slow.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "read timeout of 0.2 s", "--read-timeout")
 
 
 def test_connect_timeout_names_the_host_and_timeout(fake_keys):
     with FullBacklogServer() as server:
         code, out = apply(server.url, "--connect-timeout", "0.2")
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"no connection to {host} within the connect timeout of 0.2 s while trying to list the monitor. "
-        "A firewall or the network may be dropping traffic; check connectivity or raise --connect-timeout.",
-    )  # fmt: skip
+    assert_short_failure(
+        code, out, host, fake_keys, "list the monitor", "connect timeout of 0.2 s", "--connect-timeout"
+    )
 
 
 @pytest.mark.parametrize("command, first_call", [("apply", "list the monitor"), ("snapshot", "take the snapshot")])
@@ -218,13 +204,11 @@ def test_deadline_bounds_the_whole_command_retries_included(fake_keys, command, 
 
 
 def test_connection_refused(fake_keys):
-    port = closed_port()
+    [port] = free_ports()
     code, out = apply(f"http://127.0.0.1:{port}")
-    assert_failure_reads(
-        code, out, f"127.0.0.1:{port}", fake_keys,
-        f"127.0.0.1:{port} refused the connection while trying to list the monitor: nothing listens on that port. "
-        "Check --api-url (host and port) or the proxy in between.",
-    )  # fmt: skip
+    assert_short_failure(
+        code, out, f"127.0.0.1:{port}", fake_keys, "list the monitor", "refused the connection", "--api-url"
+    )
 
 
 def test_unreachable_address_names_the_systems_reason(fake_keys):
@@ -239,20 +223,12 @@ def test_unreachable_address_names_the_systems_reason(fake_keys):
     else:
         pytest.skip("this system connects to the broadcast address")
     code, out = apply("http://255.255.255.255:9")
-    assert_failure_reads(
-        code, out, "255.255.255.255:9", fake_keys,
-        f"cannot open a connection to 255.255.255.255:9 while trying to list the monitor ({system_reason}). "
-        "Check this machine's network, firewall and proxy settings.",
-    )  # fmt: skip
+    assert_short_failure(code, out, "255.255.255.255:9", fake_keys, "list the monitor", system_reason)
 
 
 def test_unresolvable_host(fake_keys):
     code, out = apply("https://api.datadoghq.invalid")
-    assert_failure_reads(
-        code, out, "api.datadoghq.invalid", fake_keys,
-        "cannot resolve the host name api.datadoghq.invalid while trying to list the monitor. Check the spelling "
-        "of --site / DD_SITE or --api-url, and this machine's DNS and network.",
-    )  # fmt: skip
+    assert_short_failure(code, out, "api.datadoghq.invalid", fake_keys, "list the monitor", "cannot resolve", "--site")
 
 
 @pytest.mark.parametrize("end", ["reset", "close"])
@@ -260,11 +236,7 @@ def test_connection_reset_or_closed_without_an_answer(fake_keys, end):
     with SilentServer(end=end) as server:
         code, out = apply(server.url)
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"{host} closed or reset the connection while trying to list the monitor. A proxy or firewall may be "
-        "cutting it, or the server is restarting; re-run the same command (it resumes, nothing is duplicated).",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "closed or reset", "re-run")
 
 
 def test_https_url_on_a_plain_http_server(fake_keys):
@@ -272,11 +244,7 @@ def test_https_url_on_a_plain_http_server(fake_keys):
         url = fake.url.replace("http://", "https://")
         code, out = apply(url)
     host = url.removeprefix("https://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"the TLS handshake with {host} failed while trying to list the monitor: it does not speak TLS on that "
-        "port: use an http:// --api-url, or the right port.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "TLS", "http://")
 
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to make a certificate")
@@ -284,11 +252,7 @@ def test_self_signed_tls_server(fake_keys, tmp_path):
     with SelfSignedTlsServer(tmp_path) as server:
         code, out = apply(server.url)
     host = server.url.removeprefix("https://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"the TLS handshake with {host} failed while trying to list the monitor: its certificate is not trusted "
-        "(self-signed, or a TLS-inspecting proxy): check --api-url, or the proxy's CA.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "TLS", "certificate is not trusted")
 
 
 def test_tls_handshake_cut_short(fake_keys):
@@ -296,22 +260,16 @@ def test_tls_handshake_cut_short(fake_keys):
         url = server.url.replace("http://", "https://")
         code, out = apply(url)
     host = url.removeprefix("https://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"the TLS handshake with {host} failed while trying to list the monitor: check --api-url / --site and "
-        "any TLS-inspecting proxy.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "TLS", "--api-url")
 
 
 def test_https_url_on_a_plain_http_server_with_openssl_3_2_words():
     # OpenSSL 3.2 and later no longer say WRONG_VERSION_NUMBER when a plain HTTP server answers the
     # ClientHello, but "record layer failure" (urllib3 issue 3271); this is how the client reports it then.
     reason = urllib3.exceptions.SSLError("[SSL] record layer failure (_ssl.c:1000)")
-    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
-    assert str(provision._explain_network(reason, "monitor", "list", "127.0.0.1:8443", settings)) == (
-        "the TLS handshake with 127.0.0.1:8443 failed while trying to list the monitor: it does not speak TLS on "
-        "that port: use an http:// --api-url, or the right port."
-    )
+    settings = Settings(notify="@ops@example.com", timezone=ZoneInfo("Europe/Paris"))
+    text = str(provision._explain_network(reason, "monitor", "list", "127.0.0.1:8443", settings))
+    assert "127.0.0.1:8443" in text and "does not speak TLS" in text and "http://" in text
 
 
 def test_a_connection_failure_without_a_system_reason():
@@ -326,22 +284,16 @@ def test_a_connection_failure_without_a_system_reason():
             ) from cause
     except urllib3.exceptions.NewConnectionError as error:
         failure = urllib3.exceptions.MaxRetryError(None, "/api/v1/monitor", error)
-    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris")
-    assert str(provision._explain_network(failure, "monitor", "list", "api.example.test", settings)) == (
-        "cannot open a connection to api.example.test while trying to list the monitor (network error). "
-        "Check this machine's network, firewall and proxy settings."
-    )
+    settings = Settings(notify="@ops@example.com", timezone=ZoneInfo("Europe/Paris"))
+    text = str(provision._explain_network(failure, "monitor", "list", "api.example.test", settings))
+    assert "api.example.test" in text and "(network error)" in text
 
 
 def test_html_answer_with_status_200(fake_keys):
     with HtmlServer(200) as server:
         code, out = apply(server.url)
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"{host} answered the request to list the monitor, but not with the Datadog API's JSON. It is probably "
-        "not the Datadog API (a proxy, captive portal or web page): check --api-url / --site.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "JSON", "--api-url")
 
 
 @pytest.mark.parametrize("header_name", ["Content-Type", "content-type", "Content-type"])
@@ -350,12 +302,7 @@ def test_html_error_page_names_its_status_and_type(fake_keys, header_name):
     with HtmlServer(502, header_name) as server:
         code, out = apply(server.url)
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"HTTP 502 Bad Gateway from {host} while trying to list the monitor, with a text/html page instead of the "
-        "Datadog API's JSON. A proxy, load balancer or web page answered: check --api-url / --site, or re-run "
-        "later if it is a gateway error.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "HTTP 502", "text/html")
 
 
 def test_error_page_without_a_type_or_reason_phrase(fake_keys):
@@ -363,22 +310,13 @@ def test_error_page_without_a_type_or_reason_phrase(fake_keys):
     with AnswerServer(503, page, reason="") as server:
         code, out = apply(server.url)
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"HTTP 503 from {host} while trying to list the monitor, with a no type page instead of the Datadog API's "
-        "JSON. A proxy, load balancer or web page answered: check --api-url / --site, or re-run later if it is a "
-        "gateway error.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "HTTP 503", "no type")
 
 
 def test_a_json_error_without_a_reason_phrase(fake_keys):
     with JsonServer(400, b'{"errors": ["Invalid query"]}', reason="") as server:
         code, out = apply(server.url)
-    assert_failure_reads(
-        code, out, server.url, fake_keys,
-        f"HTTP 400 while trying to list the monitor at {server.url}: Invalid query. Datadog refused the request "
-        "itself, so sending it again unchanged gets the same answer.",
-    )  # fmt: skip
+    assert_short_failure(code, out, server.url, fake_keys, "list the monitor", "HTTP 400", "Invalid query")
 
 
 @pytest.mark.parametrize(
@@ -397,11 +335,7 @@ def test_a_json_error_without_a_reason_phrase(fake_keys):
 def test_a_4xx_answer_says_what_the_server_said_if_anything(fake_keys, body, said):
     with JsonServer(400, body) as server:
         code, out = apply(server.url)
-    assert_failure_reads(
-        code, out, server.url, fake_keys,
-        f"HTTP 400 Bad Request while trying to list the monitor at {server.url}{said}. Datadog refused the request "
-        "itself, so sending it again unchanged gets the same answer.",
-    )  # fmt: skip
+    assert_short_failure(code, out, server.url, fake_keys, "list the monitor", "HTTP 400 Bad Request", said)
 
 
 def test_a_body_the_client_cannot_decode(fake_keys):
@@ -410,11 +344,7 @@ def test_a_body_the_client_cannot_decode(fake_keys):
     with AnswerServer(200, b"not gzip", headers) as server:
         code, out = apply(server.url)
     host = server.url.removeprefix("http://")
-    assert_failure_reads(
-        code, out, host, fake_keys,
-        f"cannot talk to {host} while trying to list the monitor (DecodeError). Check --api-url / --site and the "
-        "network.",
-    )  # fmt: skip
+    assert_short_failure(code, out, host, fake_keys, "list the monitor", "DecodeError")
 
 
 def run_command(*argv):
@@ -425,7 +355,7 @@ def run_command(*argv):
 
 
 def test_exit_code_and_output_of_the_real_command(fake_keys):
-    port = closed_port()
+    [port] = free_ports()
     code, out = run_command("apply", "--notify", "@ops@example.com", "--api-url", f"http://127.0.0.1:{port}", *NO_RETRY)
     assert_short_failure(code, out, f"127.0.0.1:{port}", fake_keys, "refused the connection")
 
@@ -488,7 +418,7 @@ def test_no_attempt_outlives_the_deadline(fake_keys):
 def test_a_tls_failure_the_client_reports_with_status_0(detail, cause):
     # datadog_api_client/rest.py turns an SSLError that urllib3 raises without retrying into
     # ApiException(status=0, reason="SSLError\n<detail>"); it reads as the same TLS failure.
-    settings = Settings(notify="@ops@example.com", timezone="Europe/Paris", api_url="https://127.0.0.1:8443")
+    settings = Settings(notify="@ops@example.com", timezone=ZoneInfo("Europe/Paris"), api_url="https://127.0.0.1:8443")
     provisioner = provision.Provisioner(settings, log=lambda _: None)
 
     def refused():
@@ -496,7 +426,5 @@ def test_a_tls_failure_the_client_reports_with_status_0(detail, cause):
 
     with pytest.raises(provision.ProvisioningError) as failure:
         provisioner.call("monitor", "list", refused)
-    assert str(failure.value) == (
-        f"the TLS handshake with 127.0.0.1:8443 failed while trying to list the monitor: {cause}."
-    )
+    assert "127.0.0.1:8443" in str(failure.value) and cause in str(failure.value)
     assert failure.value.__cause__ is None and failure.value.__suppress_context__

@@ -4,8 +4,9 @@ when nothing is to change and 4 when something is; fields the server adds or nor
 from datetime import timedelta
 
 import pytest
-from common import WEEKNIGHT, apply, plan, reported, writes
 from my_metric_provisioning.reconcile import Difference, differences, same_recurrence_starts
+
+from .common import WEEKNIGHT, apply, plan, reported, writes
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 CHANGES = 4
@@ -81,6 +82,14 @@ def test_an_object_deleted_by_hand_is_missing(fake):
     code, out = plan(fake)
     assert code == CHANGES
     assert reported(out)["dashboard"] == ("missing", dashboard_id)
+
+
+def test_a_downtime_deleted_by_hand_is_missing(fake):
+    assert apply(fake)[0] == 0
+    downtime_id = next(i for i, d in fake.downtimes.items() if "weekend]" in d["attributes"]["message"])
+    del fake.downtimes[downtime_id]
+    code, out = plan(fake)
+    assert code == CHANGES and reported(out)["downtime weekend"] == ("missing", downtime_id)
 
 
 def test_the_catch_up_is_created_at_night_and_canceled_by_day(fake, clock):

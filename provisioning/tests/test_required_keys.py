@@ -4,7 +4,6 @@ gives a finding at that key's JSON path with a hint, never an exception."""
 import copy
 
 import pytest
-from common import REPO_INTEGRATION
 from datadog_api_client.model_utils import ModelComposed, ModelNormal
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
@@ -12,6 +11,8 @@ from my_metric_provisioning.assets import Assets, integration_metrics, known_met
 from my_metric_provisioning.findings import json_path
 from my_metric_provisioning.rules import RECOMMENDED_MONITOR_KEYS, check_dashboard, check_monitor
 from my_metric_provisioning.strict import required_fields
+
+from .common import REPO_INTEGRATION
 
 pytestmark = pytest.mark.filterwarnings("error")
 

@@ -7,9 +7,10 @@ import urllib.error
 import urllib.request
 
 import pytest
-from common import LARGE_ORG, apply, destroy, plan, requests_of
-from fake_datadog import FakeDatadog
 from my_metric_provisioning.provision import MANAGED_BY
+
+from .common import LARGE_ORG, apply, destroy, plan, requests_of
+from .fake_datadog import FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

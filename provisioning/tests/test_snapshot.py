@@ -6,9 +6,10 @@ import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from common import FAST, NOTIFY, WORKING_HOURS, apply, assert_no_key, cli
 from my_metric_provisioning.assets import AssetFileError
 from my_metric_provisioning.snapshot import app_host, dashboard_url, my_metric_graph
+
+from .common import FAST, NOTIFY, WORKING_HOURS, apply, assert_no_key, cli
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 

@@ -8,8 +8,9 @@ import secrets
 import shutil
 import subprocess
 
+from agent_standin import free_ports
+
 import mysql_datadog_user
-from flask_demo_harness import free_port
 
 from .common import REPO_ROOT, admin_settings, assert_nothing_left, mysql_unreachable_reason
 
@@ -56,7 +57,7 @@ def test_quick_run_succeeds_and_leaves_nothing_behind(run_local, tmp_path):
 
 
 def test_unreachable_mysql_is_one_skip_line_and_exit_0(run_local):
-    port = free_port()
+    [port] = free_ports()
     run = run_local('--quick', '--runs', '1', env={'MYSQL_PORT': str(port)})
 
     assert run.returncode == 0, run.output
