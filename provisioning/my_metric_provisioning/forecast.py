@@ -66,21 +66,15 @@ def spec_defaults(integration_dir: Path) -> dict[str, object]:
         spec = yaml.safe_load((integration_dir / SPEC_FILE).read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError):
         return {}
-    found = {}
-
-    def walk(node):
-        if isinstance(node, dict):
-            value = node.get("value")
-            if "name" in node and isinstance(value, dict) and "display_default" in value:
-                found[node["name"]] = value["display_default"]
-            for item in node.values():
-                walk(item)
-        elif isinstance(node, list):
-            for item in node:
-                walk(item)
-
-    walk(spec)
-    return found
+    # The layout `ddev validate config` enforces: files -> the instances template -> its named options.
+    return {
+        option["name"]: option["value"]["display_default"]
+        for spec_file in spec.get("files", [])
+        for section in spec_file.get("options", [])
+        if section.get("template") == "instances"
+        for option in section.get("options", [])
+        if "name" in option and "display_default" in option.get("value", {})
+    }
 
 
 def load_check(config_path: Path, integration_dir: Path) -> CheckModel:
