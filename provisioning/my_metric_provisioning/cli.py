@@ -368,11 +368,13 @@ def _run_command(args, settings: Settings | None, integration_dir: Path, out) ->
 
 
 def _print_change(change, out) -> None:
+    from my_metric_provisioning.reconcile import describe
+
     where = f" {change.object_id}" if change.object_id else ""
     note = " (deleted by hand; apply makes it again)" if change.action == "missing" else ""
     print(f"{change.action:9} {change.kind}{where}{note}", file=out)
     for difference in change.differences:
-        print(f"    {difference}", file=out)
+        print(f"    {describe(difference)}", file=out)
 
 
 def _plan_or_apply(assets: Assets, settings: Settings, args, out) -> int:

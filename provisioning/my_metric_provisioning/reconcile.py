@@ -63,12 +63,17 @@ class Difference:
     live: object
     sent: object
 
-    def __str__(self) -> str:
-        return f"{self.path}: {_show(self.live)} -> {_show(self.sent)}"
+
+def describe(difference: Difference) -> str:
+    """`path: live -> to send`, each value as JSON cut to 200 characters, `(absent)` for a missing one."""
+    live, sent = (
+        "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
+        for value in (difference.live, difference.sent)
+    )
+    return f"{difference.path}: {_cut(live)} -> {_cut(sent)}"
 
 
-def _show(value) -> str:
-    text = "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
+def _cut(text: str) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 

@@ -4,7 +4,7 @@ when nothing is to change and 4 when something is; fields the server adds or nor
 from datetime import timedelta
 
 import pytest
-from my_metric_provisioning.reconcile import Difference, differences, same_recurrence_starts
+from my_metric_provisioning.reconcile import Difference, describe, differences, same_recurrence_starts
 
 from .common import WEEKNIGHT, apply, plan, reported, writes
 
@@ -115,7 +115,7 @@ def test_differences_look_only_at_what_is_sent():
     assert differences({"flag": True}, {"flag": 1}) == [Difference("$.flag", 1, True)]
     assert differences({"n": 800}, {"n": 800.0}) == []
     assert differences({"l": [1]}, {"l": [1, 2]}) == [Difference("$.l", [1, 2], [1])]
-    assert [str(d) for d in differences({"x": {"y": "new"}}, {})] == ['$.x: (absent) -> {"y": "new"}']
+    assert [describe(d) for d in differences({"x": {"y": "new"}}, {})] == ['$.x: (absent) -> {"y": "new"}']
 
 
 def test_a_start_the_live_rule_does_not_reach_is_kept():
