@@ -17,8 +17,7 @@ class AssetFileError(Exception):
 
 
 def default_integration_dir() -> Path:
-    """The repository's my_metric/ above this file: provisioning/my_metric_provisioning/assets.py, or a copy of
-    the package one folder deeper (mutation testing runs the tests from provisioning/mutants/)."""
+    """The repository's my_metric/ above this file (also from a copy of the package in provisioning/mutants/)."""
     here = Path(__file__).resolve()
     found = (folder / "my_metric" for folder in here.parents if (folder / "my_metric" / "manifest.json").is_file())
     return next(found, here.parents[2] / "my_metric")

@@ -24,10 +24,7 @@ _METRIC = re.compile(r"(?:\b(?:avg|sum|min|max|count|p\d{2,3}|pct\d+):)?\b([A-Za
 _MONITOR_QUERY = re.compile(r"^\s*\w+\(last_(\d+)([mhdw])\):.*?\s*(>=|<=|>|<)\s*(-?[\d.]+)\s*$")
 _TEMPLATE_VAR = re.compile(r"\$([A-Za-z_]\w*)")
 _UNIT_MINUTES = {"m": 1, "h": 60, "d": 1440, "w": 10080}
-
-
-def metric_names(query: str) -> list[str]:
-    return [m.group(1) for m in _METRIC.finditer(query) if m.group(1) != "by"]
+OPTIONS = "$.definition.options"
 
 
 def _queries(node, path):
@@ -41,8 +38,8 @@ def _queries(node, path):
 
 
 def check_metrics(query: str, where, allowed: set[str], found: Findings) -> None:
-    for name in metric_names(query):
-        if name not in allowed:
+    for name in (match.group(1) for match in _METRIC.finditer(query)):
+        if name not in allowed and name != "by":  # `by{host}` groups, it is no metric
             hint = did_you_mean(name, allowed) or "add it to metadata.csv if the integration submits it."
             found.add(where, f"metric {name!r} is not known.", hint)
 
@@ -61,13 +58,10 @@ def check_dashboard(dashboard: dict, allowed: set[str], source: str = DASHBOARD_
 
 def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) -> Findings:
     definition = asset.get("definition")
-    if not isinstance(definition, dict):
-        found = Findings(source)
-        found.add("$.definition", "the monitor definition is missing.", "add the Monitor API payload.")
-        return found
     found = check_payload(definition, Monitor, source, prefix=["definition"])
-    query, message = definition.get("query") or "", definition.get("message") or ""
-    options = definition.get("options") or {}
+    if found:  # the rules below read a definition the client accepts
+        return found
+    query, message, options = definition["query"], definition.get("message") or "", definition.get("options") or {}
     check_metrics(query, "$.definition.query", allowed, found)
     # One alert per host that says which host: {{host.*}} is only filled in when the query is grouped by host
     # (docs.datadoghq.com/monitors/notify/variables, "Multi alert variables").
@@ -77,30 +71,23 @@ def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) ->
         if not re.search(r"\{\{\s*" + re.escape(variable) + r"\s*\}\}", message):
             found.add("$.definition.message", f"the alert does not name {{{{{variable}}}}}.", "add it to the text.")
     if options.get("notify_no_data") is not True:
-        found.add("$.definition.options.notify_no_data", "a host that stops reporting goes unnoticed.", "set true.")
+        found.add(f"{OPTIONS}.notify_no_data", "a host that stops reporting goes unnoticed.", "set it to true.")
     parsed = _MONITOR_QUERY.match(query)
     if not parsed:
         found.add("$.definition.query", "no evaluation window and threshold.", "write it like avg(last_5m):... > 800.")
         return found
     window = int(parsed.group(1)) * _UNIT_MINUTES[parsed.group(2)]
-    comparator, query_value = parsed.group(3), float(parsed.group(4))
-    thresholds = options.get("thresholds") or {}
-    critical, warning = thresholds.get("critical"), thresholds.get("warning")
-    if critical != query_value:  # Datadog refuses the monitor otherwise
-        found.add("$.definition.options.thresholds.critical", "not the query's threshold.", f"set {parsed.group(4)}.")
-    elif isinstance(warning, (int, float)) and (
-        warning >= critical if comparator in (">", ">=") else warning <= critical
-    ):
-        found.add(
-            "$.definition.options.thresholds.warning",
-            f"warning {warning} is not on the safe side of critical {critical} for '{comparator}'.",
-            "move it to the other side of critical.",
-        )
+    comparator, above = parsed.group(3), parsed.group(3) in (">", ">=")
+    critical, warning = ((options.get("thresholds") or {}).get(level) for level in ("critical", "warning"))
+    if critical != float(parsed.group(4)):  # Datadog refuses the monitor otherwise
+        found.add(f"{OPTIONS}.thresholds.critical", "not the query's threshold.", f"set it to {parsed.group(4)}.")
+    elif warning is not None and (warning >= critical if above else warning <= critical):
+        where, hint = f"{OPTIONS}.thresholds.warning", "put it on the other side of critical."
+        found.add(where, f"warning {warning} is past critical {critical} for {comparator!r}.", hint)
     no_data_minutes = options.get("no_data_timeframe")
-    if isinstance(no_data_minutes, int) and no_data_minutes < 2 * window:
+    if no_data_minutes is not None and no_data_minutes < 2 * window:
         # "Datadog recommends at least 2x the monitor timeframe" (the client's MonitorOptions.no_data_timeframe)
-        where = "$.definition.options.no_data_timeframe"
-        found.add(where, "under twice the evaluation window.", f"set it to {2 * window} or more.")
+        found.add(f"{OPTIONS}.no_data_timeframe", "under twice the evaluation window.", f"set {2 * window} or more.")
     return found
 
 

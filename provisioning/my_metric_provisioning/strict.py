@@ -1,8 +1,6 @@
-"""Payloads checked against the datadog-api-client models, every problem at its JSON path.
-
-The client accepts unknown keys and turns a bad enum value or a widget no oneOf variant fits into an "unparsed"
-object without raising, so the JSON is walked beside the model types; the client itself judges each value.
-"""
+"""Payloads checked against the datadog-api-client models. The client accepts unknown keys and makes a bad enum value
+or an object no oneOf variant fits "unparsed" without raising, so the JSON is walked beside the model types, every
+problem named at its JSON path; each value is judged by the client itself."""
 
 from __future__ import annotations
 
@@ -11,12 +9,7 @@ import inspect
 
 from datadog_api_client.configuration import Configuration
 from datadog_api_client.exceptions import OpenApiException
-from datadog_api_client.model_utils import (
-    ModelComposed,
-    ModelNormal,
-    ModelSimple,
-    validate_and_convert_types,
-)
+from datadog_api_client.model_utils import ModelComposed, ModelNormal, ModelSimple, validate_and_convert_types
 
 from my_metric_provisioning.findings import Findings, did_you_mean
 
@@ -66,10 +59,8 @@ def _check(value, types, path, found: Findings) -> None:
         found.add(path, f"{value!r} has the wrong type or format.", f"give a value of type {' or '.join(names)}.")
         return
     if isinstance(parsed, ModelSimple) and parsed._unparsed:  # an enum value the model does not know
-        allowed = sorted(map(str, type(parsed).allowed_values))
-        found.add(
-            path, f"{value!r} is not a {type(parsed).__name__}.", did_you_mean(value, allowed) or _one_of(allowed)
-        )
+        allowed, model = sorted(map(str, type(parsed).allowed_values)), type(parsed).__name__
+        found.add(path, f"{value!r} is not a {model}.", did_you_mean(value, allowed) or _one_of(allowed))
 
 
 def _one_of(choices) -> str:

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from my_metric_provisioning.assets import integration_metrics, known_metrics
-from my_metric_provisioning.rules import check_dashboard, check_downtime, check_monitor, metric_names, validate_all
+from my_metric_provisioning.rules import check_dashboard, check_downtime, check_monitor, validate_all
 
 from .common import set_rules
 
@@ -166,8 +166,9 @@ def test_text_outside_queries_and_formulas_is_not_read_as_a_query(assets, allowe
     assert check_dashboard(assets.dashboard, allowed) == []
 
 
-def test_by_without_a_space_is_not_a_metric():
-    assert metric_names("avg(last_5m):avg:my_metric{*} by{host} > 800") == ["my_metric"]
+def test_by_without_a_space_is_not_a_metric(assets, allowed):
+    definition(assets)["query"] = "avg(last_5m):avg:my_metric{*} by{host} > 800"
+    assert check_monitor(assets.monitor, allowed) == []
 
 
 RECURRENCES = "$.data.attributes.schedule.recurrences"
