@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from my_metric_provisioning.assets import MONITOR_FILE
 from my_metric_provisioning.provision import Settings, monitor_payload
-from my_metric_provisioning.rules import check_monitor_notifies, validate_all
+from my_metric_provisioning.rules import check_monitor_notifies
 
 from .common import cli, integration_copy
 
@@ -71,17 +71,6 @@ def test_the_bundled_downtimes_recur_in_a_named_zone_on_no_monitor_of_their_own(
         assert "monitor_identifier" not in attributes  # apply links the monitor it made
         assert attributes["schedule"]["timezone"] and attributes["schedule"]["recurrences"]
         assert not any("DTSTART" in r["rrule"] for r in attributes["schedule"]["recurrences"])
-
-
-def own_thresholds(assets, warning, critical):
-    definition = assets.monitor["definition"]
-    definition["query"] = definition["query"].replace("> 800", f"> {critical}")
-    definition["options"]["thresholds"] = {"critical": critical, "warning": warning}
-
-
-def test_a_users_own_thresholds_validate(assets):
-    own_thresholds(assets, 600, 900)
-    assert validate_all(assets, ZoneInfo("Europe/Paris"), 2026) == []
 
 
 def test_the_command_validates_and_plans_own_thresholds(tmp_path):

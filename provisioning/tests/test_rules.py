@@ -26,10 +26,6 @@ def named_at(findings, source, paths):
     assert all(f.source == source and f.hint for f in findings), [str(f) for f in findings]
 
 
-def test_the_repository_assets_are_valid(real_assets):
-    assert validate_all(real_assets, PARIS, 2026) == []
-
-
 def test_every_known_metric_notes_its_source():
     assert all(source.strip() for source in known_metrics().values())
 
@@ -86,8 +82,6 @@ MONITOR_FINDINGS = {
     "unreadable query": (set_query("my_metric over 800"), "$.definition.query"),
     "unknown metric": (set_query("avg(last_5m):avg:zzz.qqq{*} by {host} > 800"), "$.definition.query"),
     "a field the model does not have": (set_option(thresold=1), f"{OPTIONS}.thresold"),
-    "a read-only field": (lambda a: definition(a).update(overall_state="OK"), "$.definition.overall_state"),
-    "a value of the wrong type": (set_option(notify_no_data="yes"), f"{OPTIONS}.notify_no_data"),
     "no definition": (lambda a: a.monitor.pop("definition"), "$.definition"),
 }
 
@@ -114,8 +108,8 @@ def test_a_users_own_query_and_thresholds_validate(assets, allowed, query, thres
     assert check_monitor(assets.monitor, allowed) == []
 
 
-def widget(dashboard, group=1, index=0):
-    return dashboard["widgets"][group]["definition"]["widgets"][index]["definition"]
+def widget(dashboard, group=1):
+    return dashboard["widgets"][group]["definition"]["widgets"][0]["definition"]
 
 
 def first_query(dashboard, group=1):
@@ -126,13 +120,6 @@ WIDGET = "$.widgets[1].definition.widgets[0].definition"
 # Each row: a change to the committed dashboard, the JSON path named, and what the hint must name.
 DASHBOARD_FINDINGS = {
     "widget type misspelt": (lambda d: widget(d).update(type="timeserie"), f"{WIDGET}.type", "'timeseries'"),
-    "enum value misspelt": (
-        lambda d: widget(d)["requests"][0].update(display_type="linez"),
-        f"{WIDGET}.requests[0].display_type",
-        "'line'",
-    ),
-    "key misspelt": (lambda d: widget(d).update(titel="x"), f"{WIDGET}.titel", "'title'"),
-    "read-only key": (lambda d: d.update(author_handle="someone@example.com"), "$.author_handle", ""),
     "metric misspelt": (
         lambda d: first_query(d, 2).update(query="avg:mysql.performance.querys{$host}"),
         "$.widgets[2].definition.widgets[0].definition.requests[0].queries[0].query",
@@ -179,7 +166,6 @@ DOWNTIME_FINDINGS = {
     ),
     "start without a date": (lambda a: a["schedule"]["recurrences"][0].update(start="05:00"), f"{RECURRENCES}[0]"),
     "duration unreadable": (lambda a: a["schedule"]["recurrences"][0].update(duration="49 hours"), f"{RECURRENCES}[0]"),
-    "key misspelt": (lambda a: a["schedule"].update(timezon="UTC"), "$.data.attributes.schedule.timezon"),
     "attributes not an object": (lambda a: a.clear(), "$.data.attributes.scope"),
 }
 
@@ -206,13 +192,9 @@ def test_validate_all_reports_the_findings_of_every_file(assets):
     assert {f.source for f in validate_all(assets, PARIS, 2026)} == {MONITOR, DASHBOARD, "downtimes/weekend.json"}
 
 
-def start_at(assets, name, old, new):
-    for recurrence in assets.downtimes[name]["data"]["attributes"]["schedule"]["recurrences"]:
-        recurrence["start"] = recurrence["start"].replace(old, new)
-
-
 def test_coverage_is_judged_only_when_every_downtime_file_can_be_read(assets):
-    start_at(assets, "weeknights", "T19:00", "T20:00")  # a gap every weeknight
+    late = [{"rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", "start": "2025-01-06T20:00:00", "duration": "13h"}]
+    assets.downtimes["weeknights"] = set_rules(assets.downtimes["weeknights"], late)  # 19:00-20:00 unmuted
     [source] = {f.source for f in validate_all(assets, PARIS, 2026)}
     assert "weeknights" in source and "weekend" in source
     assets.downtimes["weekend"]["data"]["attributes"]["schedule"]["recurrences"][0]["duration"] = "49 hours"
