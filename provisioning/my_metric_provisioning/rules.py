@@ -40,7 +40,7 @@ def _queries(node, path):
 def check_metrics(query: str, where, allowed: set[str], found: Findings) -> None:
     for name in (match.group(1) for match in _METRIC.finditer(query)):
         if name not in allowed and name != "by":  # `by{host}` groups, it is no metric
-            hint = did_you_mean(name, allowed) or "add it to metadata.csv if the integration submits it."
+            hint = did_you_mean(name, allowed) or "add it to metadata.csv, or to data/known_metrics.csv if not ours."
             found.add(where, f"metric {name!r} is not known.", hint)
 
 

@@ -183,9 +183,10 @@ def provisioner(assets, fake, when):
     return Reconciler(Provisioner(config, log=lambda text: None), assets, now=lambda: when)
 
 
-def run_at(assets, fake, clock, local, action="apply"):
+def run_at(assets, fake, clock, local):
+    """Apply at `local` time in Paris: {kind: action} of the changes made."""
     clock.now = at("Europe/Paris", local)
-    return {change.kind: change.action for change in getattr(provisioner(assets, fake, clock.now), action)() or []}
+    return {change.kind: change.action for change in provisioner(assets, fake, clock.now).apply()}
 
 
 def managed_downtimes(fake):
@@ -224,7 +225,7 @@ def test_a_catch_up_made_at_night_is_kept_that_night_canceled_in_the_morning(ass
 
     run_at(assets, fake, clock, NIGHT + timedelta(days=1))
     assert len(managed_downtimes(fake)) == 3
-    run_at(assets, fake, clock, NIGHT + timedelta(days=1), "destroy")
+    provisioner(assets, fake, clock.now).destroy()
     assert managed_downtimes(fake) == {}
 
 
