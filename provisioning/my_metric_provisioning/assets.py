@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
@@ -17,8 +17,7 @@ class AssetFileError(Exception):
 
 
 def default_integration_dir() -> Path:
-    """The repository's my_metric/ above this file: provisioning/my_metric_provisioning/assets.py, or a copy of
-    the package one folder deeper (mutation testing runs the tests from provisioning/mutants/)."""
+    """The repository's my_metric/ above this file (also from a copy of the package in provisioning/mutants/)."""
     here = Path(__file__).resolve()
     found = (folder / "my_metric" for folder in here.parents if (folder / "my_metric" / "manifest.json").is_file())
     return next(found, here.parents[2] / "my_metric")
@@ -37,11 +36,6 @@ def load_json(path: Path):
         raise AssetFileError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}.") from None
 
 
-def downtime_files() -> list[Path]:
-    folder = resources.files("my_metric_provisioning") / "data" / "downtimes"
-    return sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json"))
-
-
 def known_metrics() -> dict[str, str]:
     """Metrics of other integrations the assets may use, with where each name comes from."""
     text = (resources.files("my_metric_provisioning") / "data" / "known_metrics.csv").read_text(encoding="utf-8")
@@ -55,19 +49,20 @@ def integration_metrics(integration_dir: Path) -> set[str]:
 
 @dataclass
 class Assets:
+    """The integration's dashboard and monitor, and the downtimes bundled with this package."""
+
     integration_dir: Path
-    manifest: dict
     dashboard: dict
     monitor: dict
-    downtimes: dict[str, dict] = field(default_factory=dict)
+    downtimes: dict[str, dict]
 
     @classmethod
-    def load(cls, integration_dir: Path, downtime_paths: list[Path] | None = None) -> "Assets":
-        downtimes = {p.stem: load_json(p) for p in (downtime_paths if downtime_paths is not None else downtime_files())}
+    def load(cls, integration_dir: Path) -> "Assets":
+        folder = resources.files("my_metric_provisioning") / "data" / "downtimes"
+        files = sorted(Path(str(p)) for p in folder.iterdir() if p.name.endswith(".json"))
         return cls(
             integration_dir=integration_dir,
-            manifest=load_json(integration_dir / "manifest.json"),
             dashboard=load_json(integration_dir / DASHBOARD_FILE),
             monitor=load_json(integration_dir / MONITOR_FILE),
-            downtimes=downtimes,
+            downtimes={p.stem: load_json(p) for p in files},
         )

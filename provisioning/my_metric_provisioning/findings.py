@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Finding:
-    """One problem in one asset: where it is, what is wrong, how to fix it."""
+    """One problem in one asset: the file, the JSON path, what is wrong and how to fix it."""
 
     source: str
     path: str
@@ -14,39 +14,25 @@ class Finding:
     hint: str = ""
 
     def __str__(self) -> str:
-        text = f"{self.source}: {self.path}: {self.message}"
-        if self.hint:
-            text += f" Hint: {self.hint}"
-        return text
+        return f"{self.source}: {self.path}: {self.message}" + (f" Hint: {self.hint}" if self.hint else "")
 
 
 class Findings(list):
-    """The findings about one source; `add` is the one way to build a Finding."""
+    """The findings about one source file."""
 
     def __init__(self, source: str):
         super().__init__()
         self.source = source
 
     def add(self, path, message: str, hint: str = "") -> None:
-        """`path` is a JSON path string ('$.a.b') or the list of keys and indexes leading there."""
+        """`path` is a JSON path ('$.a.b') or the keys and indexes leading there."""
         self.append(Finding(self.source, path if isinstance(path, str) else json_path(path), message, hint))
 
 
 def json_path(parts) -> str:
-    path = "$"
-    for part in parts:
-        path += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return path
+    return "$" + "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in parts)
 
 
 def did_you_mean(value, choices, n: int = 3) -> str:
     close = difflib.get_close_matches(str(value), sorted(str(c) for c in choices), n=n, cutoff=0.6)
-    if close:
-        return "did you mean " + " or ".join(repr(c) for c in close) + "?"
-    return ""
-
-
-def misspelling_hint(missing: str, present) -> str:
-    """'rename it' when one of the `present` keys looks like a misspelling of the `missing` one, else ''."""
-    close = [key for key in present if key != missing and did_you_mean(key, [missing])]
-    return f"{close[0]!r} looks like a misspelling of it: rename it to {missing!r}." if close else ""
+    return "did you mean " + " or ".join(repr(c) for c in close) + "?" if close else ""

@@ -1,217 +1,115 @@
-"""Strict deserialisation of payloads into datadog-api-client models.
-
-The client accepts unknown keys and turns bad enums or unknown oneOf variants into
-"unparsed" objects without raising, so the raw JSON is walked alongside the model
-types and every such case is reported with its JSON path.
-"""
+"""Payloads checked against the datadog-api-client models. The client accepts unknown keys and makes a bad enum value
+or an object no oneOf variant fits "unparsed" without raising, so the JSON is walked beside the model types, every
+problem named at its JSON path; each value is judged by the client itself."""
 
 from __future__ import annotations
 
-import functools
+import difflib
 import inspect
-from datetime import date, datetime
-from uuid import UUID
 
 from datadog_api_client.configuration import Configuration
 from datadog_api_client.exceptions import OpenApiException
-from datadog_api_client.model_utils import (
-    ModelComposed,
-    ModelNormal,
-    ModelSimple,
-    OpenApiModel,
-    none_type,
-    validate_and_convert_types,
-)
+from datadog_api_client.model_utils import ModelComposed, ModelNormal, ModelSimple, validate_and_convert_types
 
-from my_metric_provisioning.findings import Findings, did_you_mean, misspelling_hint
+from my_metric_provisioning.findings import Findings, did_you_mean
 
-_PRIMITIVES = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+
+def to_model(payload, model_cls):
+    return validate_and_convert_types(payload, (model_cls,), ["payload"], True, True, Configuration())
+
+
+def check_payload(payload, model_cls, source: str, prefix=()) -> Findings:
+    """Every problem of `payload` as a `model_cls`; `prefix` is its JSON path in the file (["definition"])."""
+    found = Findings(source)
+    _check(payload, (model_cls,), list(prefix), found)
+    if not found:  # what the walk cannot see (validations of lengths and patterns), the client says
+        try:
+            to_model(payload, model_cls)
+        except (OpenApiException, TypeError, ValueError) as error:
+            where = list(prefix) + list(getattr(error, "path_to_item", None) or ["payload"])[1:]
+            found.add(where, f"the client refuses it: {error}", "fix the value at that path.")
+    return found
 
 
 def required_fields(cls) -> list[str]:
     params = inspect.signature(cls.__init__).parameters.values()
-    return [
-        p.name
-        for p in params
-        if p.default is inspect.Parameter.empty
-        and p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
-        and p.name != "self_"
-    ]
-
-
-def _type_values(cls) -> set[str]:
-    """Allowed values of a model's `type` discriminator field, if it has one."""
-    if not (isinstance(cls, type) and issubclass(cls, ModelNormal)):
-        return set()
-    types = cls.openapi_types.get("type")
-    if not types:
-        return set()
-    for candidate in types:
-        if isinstance(candidate, type) and issubclass(candidate, ModelSimple):
-            return set(getattr(candidate, "allowed_values", ()))
-    return set()
-
-
-def _matches_primitive(value, kind) -> bool:
-    if kind is none_type:
-        return value is None
-    if kind is bool:
-        return isinstance(value, bool)
-    if kind is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if kind in (str, datetime, date, UUID):
-        return isinstance(value, str)
-    return isinstance(value, kind)
+    return [p.name for p in params if p.default is p.empty and p.kind == p.POSITIONAL_OR_KEYWORD and p.name != "self_"]
 
 
 def _check(value, types, path, found: Findings) -> None:
-    types = tuple(types)
-    if value is None:
-        if none_type not in types:
-            found.add(path, "null is not allowed here.", "remove the key or give it a value.")
-        return
-    if isinstance(value, list):
-        for kind in types:
-            if isinstance(kind, list):
-                for index, item in enumerate(value):
-                    _check(item, kind, path + [index], found)
-                return
-        if list in types:
-            return
-    if isinstance(value, dict):
-        for kind in types:
-            if isinstance(kind, dict):
-                for key, item in value.items():
-                    _check(item, kind[str], path + [key], found)
-                return
-        models = [k for k in types if isinstance(k, type) and issubclass(k, OpenApiModel)]
-        if models:
-            return _check_model(value, models[0], path, found)
-        if dict in types:
-            return
     for kind in types:
-        if isinstance(kind, type) and issubclass(kind, ModelSimple):
-            return _check_enum(value, kind, path, found)
-        if isinstance(kind, type) and issubclass(kind, ModelComposed):
-            return _check_composed(value, kind, path, found)
-        if isinstance(kind, type) and not isinstance(kind, (list, dict)) and _matches_primitive(value, kind):
+        if isinstance(kind, list) and isinstance(value, list):
+            for index, item in enumerate(value):
+                _check(item, tuple(kind), path + [index], found)
             return
-    found.add(path, f"{value!r} has the wrong type; expected {_expected(types)}.", "fix the value's type.")
+        if isinstance(kind, dict) and isinstance(value, dict):
+            for key, item in value.items():
+                _check(item, kind[str], path + [key], found)
+            return
+        if isinstance(kind, type) and issubclass(kind, ModelNormal) and isinstance(value, dict):
+            return _check_model(value, kind, path, found)
+        if isinstance(kind, type) and issubclass(kind, ModelComposed) and value is not None:
+            return _check_one_of(value, kind, path, found)
+    try:
+        parsed = validate_and_convert_types(value, types, ["value"], True, True, Configuration())
+        if getattr(parsed, "_unparsed", False) and not isinstance(parsed, ModelSimple):
+            raise ValueError(parsed)
+    except (OpenApiException, TypeError, ValueError):
+        names = sorted(kind.__name__ if isinstance(kind, type) else type(kind).__name__ for kind in types)
+        found.add(path, f"{value!r} has the wrong type or format.", f"give a value of type {' or '.join(names)}.")
+        return
+    if isinstance(parsed, ModelSimple) and parsed._unparsed:  # an enum value the model does not know
+        allowed, model = sorted(map(str, type(parsed).allowed_values)), type(parsed).__name__
+        found.add(path, f"{value!r} is not a {model}.", did_you_mean(value, allowed) or _one_of(allowed))
 
 
-def _expected(types) -> str:
-    return " or ".join(_describe(k) for k in types if k is not none_type)
+def _one_of(choices) -> str:
+    return "use one of " + ", ".join(sorted(choices)) + "."
 
 
-def _describe(kind) -> str:
-    if isinstance(kind, list):
-        return "a list"
-    if isinstance(kind, dict):
-        return "an object"
-    if isinstance(kind, type) and issubclass(kind, OpenApiModel):
-        return f"a {kind.__name__}"
-    return _PRIMITIVES.get(kind, getattr(kind, "__name__", str(kind)))
+def _type_values(variant) -> set[str]:
+    """The values of a oneOf variant's `type` field (a widget's "timeseries"), if it has one."""
+    kinds = getattr(variant, "openapi_types", {}).get("type", ()) if isinstance(variant, type) else ()
+    return {value for kind in kinds for value in getattr(kind, "allowed_values", ())}
 
 
-def _check_enum(value, cls, path, found: Findings) -> None:
-    allowed = getattr(cls, "allowed_values", None)
-    if allowed and value not in allowed:
-        hint = did_you_mean(value, allowed) or "use one of " + ", ".join(sorted(map(str, allowed))) + "."
-        found.add(path, f"{value!r} is not a valid {cls.__name__}.", hint)
-
-
-def _check_composed(value, cls, path, found: Findings) -> None:
-    variants = cls._composed_schemas.get("oneOf", [])
+def _check_one_of(value, cls, path, found: Findings) -> None:
+    variants = cls._composed_schemas["oneOf"]
     if isinstance(value, dict) and "type" in value:
-        # Try the variants whose `type` matches first: the usual answer, found without trying thirty others.
-        variants = sorted(variants, key=lambda v: value["type"] not in _type_values(v))
-    results = []
+        all_types = set().union(*map(_type_values, variants))
+        if all_types and value["type"] not in all_types:
+            hint = did_you_mean(value["type"], all_types) or _one_of(all_types)
+            found.add(path + ["type"], f"{value['type']!r} is not a {cls.__name__} type.", hint)
+            return
+        variants = [v for v in variants if value["type"] in _type_values(v)] or variants
+    trials = []
     for variant in variants:
         trial = Findings(found.source)
         _check(value, (variant,), path, trial)
         if not trial:
             return
-        results.append((variant, trial))
-    if isinstance(value, dict) and "type" in value:
-        all_types = set().union(*(_type_values(v) for v in variants if isinstance(v, type)))
-        matching = [(v, e) for v, e in results if value["type"] in _type_values(v)]
-        if all_types and not matching:
-            hint = did_you_mean(value["type"], all_types) or "use one of " + ", ".join(sorted(all_types)) + "."
-            found.add(path + ["type"], f"unknown {cls.__name__} type {value['type']!r}.", hint)
-            return
-        if matching:
-            results = matching
-    if not isinstance(value, dict):
-        found.add(path, f"{value!r} has the wrong type; expected {_describe(cls)}.", "fix the value's type.")
-    elif results:
-        found.extend(min(results, key=lambda item: len(item[1]))[1])
+        trials.append(trial)
+    if isinstance(value, dict):
+        found.extend(min(trials, key=len))  # the variant the object comes closest to
+    else:
+        found.add(path, f"{value!r} has the wrong type or format.", f"give a {cls.__name__}.")
 
 
-def _missing_key_hint(cls, json_key: str, present, by_json_key) -> str:
-    unknown = [key for key in present if key not in by_json_key]
-    expected = _expected(cls.openapi_types[_attribute(cls, json_key)])
-    return misspelling_hint(json_key, unknown) or f"add {json_key!r} ({expected})."
-
-
-@functools.lru_cache(maxsize=4096)
-def _unknown_key_hint(key: str, cls) -> str:
-    # Cached: the oneOf trials ask the same question of many variants, and difflib is the slow part.
-    keys = sorted(cls.attribute_map.values())
-    return did_you_mean(key, keys) or f"{cls.__name__} accepts: " + ", ".join(keys) + "."
-
-
-def _attribute(cls, json_key: str) -> str:
-    return next((name for name, key in cls.attribute_map.items() if key == json_key), json_key)
-
-
-def _check_model(value, cls, path, found: Findings) -> None:
-    if issubclass(cls, ModelComposed):
-        return _check_composed(value, cls, path, found)
-    if not isinstance(value, dict):
-        found.add(path, f"expected an object ({cls.__name__}).", "")
-        return
+def _check_model(value: dict, cls, path, found: Findings) -> None:
     by_json_key = {json_key: name for name, json_key in cls.attribute_map.items()}
+    unknown = [key for key in value if key not in by_json_key]
     for name in required_fields(cls):
         json_key = cls.attribute_map.get(name, name)
         if json_key not in value:
-            hint = _missing_key_hint(cls, json_key, value, by_json_key)
-            found.add(path + [json_key], f"missing required key {json_key!r} ({cls.__name__}).", hint)
+            misspelt = difflib.get_close_matches(json_key, unknown, n=1)
+            hint = f"rename {misspelt[0]!r} to {json_key!r}." if misspelt else f"add {json_key!r}."
+            found.add(path + [json_key], f"{cls.__name__} needs {json_key!r}.", hint)
     for key, item in value.items():
         name = by_json_key.get(key)
         if name is None:
-            found.add(path + [key], f"unknown key {key!r} in {cls.__name__}.", _unknown_key_hint(key, cls))
+            hint = did_you_mean(key, by_json_key) or f"{cls.__name__} accepts: " + ", ".join(sorted(by_json_key)) + "."
+            found.add(path + [key], f"{cls.__name__} has no key {key!r}.", hint)
         elif name in cls.read_only_vars:
-            found.add(
-                path + [key],
-                f"{key!r} is read-only in {cls.__name__}.",
-                "remove it: Datadog sets it and rejects or ignores it on create.",
-            )
+            found.add(path + [key], f"{key!r} is read-only in {cls.__name__}.", "remove it: Datadog sets it.")
         else:
             _check(item, cls.openapi_types[name], path + [key], found)
-
-
-def check_payload(payload, model_cls, source: str, prefix=()) -> Findings:
-    """Walk `payload` against `model_cls`, then deserialise it, and report everything the client let through.
-
-    `prefix` is the JSON path of the payload inside its file (e.g. ["definition"] for a monitor asset).
-    """
-    found = Findings(source)
-    _check_model(payload, model_cls, list(prefix), found)
-    if found:
-        # The client raises bare TypeErrors on a missing required key; the walk has already said it better.
-        return found
-    try:
-        model = to_model(payload, model_cls)
-    except (OpenApiException, TypeError, ValueError) as exc:
-        where = list(prefix) + list(getattr(exc, "path_to_item", ["payload"]))[1:]
-        found.add(where, f"the client cannot deserialise it: {exc}", "fix the value at that path.")
-        return found
-    if getattr(model, "_unparsed", False):
-        found.add(list(prefix), f"{model_cls.__name__} has an unparsed part.", "compare with the API reference.")
-    return found
-
-
-def to_model(payload, model_cls):
-    return validate_and_convert_types(payload, (model_cls,), ["payload"], True, True, Configuration())

@@ -1,5 +1,5 @@
-"""Every required key of the dashboard and the monitor, at every level, deleted or misspelled in turn,
-gives a finding at that key's JSON path with a hint, never an exception."""
+"""Every required key of the committed dashboard, monitor and downtimes, at every level, deleted or misspelt in turn,
+is a finding at that key's JSON path with a hint (naming the misspelt key), never an exception."""
 
 import copy
 
@@ -7,10 +7,11 @@ import pytest
 from datadog_api_client.model_utils import ModelComposed, ModelNormal
 from datadog_api_client.v1.model.dashboard import Dashboard
 from datadog_api_client.v1.model.monitor import Monitor
+from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 from my_metric_provisioning.assets import Assets, integration_metrics, known_metrics
 from my_metric_provisioning.findings import json_path
-from my_metric_provisioning.rules import RECOMMENDED_MONITOR_KEYS, check_dashboard, check_monitor
-from my_metric_provisioning.strict import required_fields
+from my_metric_provisioning.rules import check_dashboard, check_downtime, check_monitor
+from my_metric_provisioning.strict import required_fields, to_model
 
 from .common import REPO_INTEGRATION
 
@@ -20,46 +21,19 @@ ASSETS = Assets.load(REPO_INTEGRATION)
 ALLOWED = integration_metrics(ASSETS.integration_dir) | set(known_metrics())
 
 
-def _models(types):
-    return [t for t in types if isinstance(t, type) and issubclass(t, (ModelNormal, ModelComposed))]
-
-
-def _variant(value: dict, cls):
-    """The oneOf variant of `cls` that `value` is an instance of: the one whose keys it has and needs."""
-    fitting = []
-    for variant in cls._composed_schemas.get("oneOf", []):
-        if not (isinstance(variant, type) and issubclass(variant, ModelNormal)):
-            continue
-        keys = set(variant.attribute_map.values())
-        required = {variant.attribute_map.get(name, name) for name in required_fields(variant)}
-        type_field = variant.openapi_types.get("type")
-        allowed_types = {v for t in type_field or () for v in getattr(t, "allowed_values", ())}
-        if set(value) <= keys and required <= set(value) and (not allowed_types or value.get("type") in allowed_types):
-            fitting.append(variant)
-    assert len(fitting) >= 1, f"no variant of {cls.__name__} fits {sorted(value)}"
-    return fitting[0]
-
-
-def required_keys(value, types, path):
-    """(path of the object, key) for every required key of every object in `value`, from the client's models."""
-    if isinstance(value, list):
-        for kind in types:
-            if isinstance(kind, list):
-                for index, item in enumerate(value):
-                    yield from required_keys(item, tuple(kind), path + [index])
-        return
-    models = _models(types)
-    if not isinstance(value, dict) or not models:
-        return
-    cls = models[0]
-    if issubclass(cls, ModelComposed):
-        cls = _variant(value, cls)
-    for name in required_fields(cls):
-        yield path, cls.attribute_map.get(name, name)
-    for key, item in value.items():
-        name = {json_key: attr for attr, json_key in cls.attribute_map.items()}.get(key)
-        if name is not None:
-            yield from required_keys(item, cls.openapi_types[name], path + [key])
+def required_keys(model, path):
+    """(path of the object, key) of every required key of every object, as the client itself read the file."""
+    if isinstance(model, list):
+        for index, item in enumerate(model):
+            yield from required_keys(item, path + [index])
+    elif isinstance(model, ModelComposed):
+        [variant] = model._composed_instances  # the oneOf variant the client chose
+        yield from required_keys(variant, path)
+    elif isinstance(model, ModelNormal):
+        cls = type(model)
+        yield from ((path, cls.attribute_map[name]) for name in required_fields(cls))
+        for name, value in model._data_store.items():
+            yield from required_keys(value, path + [cls.attribute_map[name]])
 
 
 def at(document, path):
@@ -68,52 +42,49 @@ def at(document, path):
     return document
 
 
-def misspelled(key):
-    return key + key[-1]
+def cases(kind, document, model, prefix=()):
+    # apply links the downtimes to the monitor it made: the files have no monitor_identifier
+    found = [(list(prefix) + path, key) for path, key in required_keys(model, [])]
+    return [(kind, document, path, key) for path, key in found if "monitor_identifier" not in path + [key]]
 
 
-DASHBOARD_KEYS = list(required_keys(ASSETS.dashboard, (Dashboard,), []))
-MONITOR_KEYS = [
-    (["definition"] + path, key) for path, key in required_keys(ASSETS.monitor["definition"], (Monitor,), [])
+DOWNTIME = ASSETS.downtimes["weekend"]
+LINKED = copy.deepcopy(DOWNTIME)
+LINKED["data"]["attributes"]["monitor_identifier"] = {"monitor_id": 1}
+CASES = [
+    *cases("dashboard", ASSETS.dashboard, to_model(ASSETS.dashboard, Dashboard)),
+    *cases("monitor", ASSETS.monitor, to_model(ASSETS.monitor["definition"], Monitor), ["definition"]),
+    *cases("downtime", DOWNTIME, to_model(LINKED, DowntimeCreateRequest)),
 ]
-RECOMMENDED_KEYS = [([], key) for key in sorted(RECOMMENDED_MONITOR_KEYS)]
 
 
-def test_the_walk_covers_every_level():
-    dashboard_paths = {json_path(path + [key]) for path, key in DASHBOARD_KEYS}
-    assert {"$.title", "$.layout_type", "$.widgets"} <= dashboard_paths
-    assert "$.widgets[1].definition.widgets[0].definition.requests[0].queries[0].query" in dashboard_paths
-    assert "$.widgets[2].definition.widgets[0].definition.requests[0].formulas[0].formula" in dashboard_paths
-    assert {"$.definition.query", "$.definition.type"} <= {json_path(p + [k]) for p, k in MONITOR_KEYS}
-    assert len(DASHBOARD_KEYS) > 50
+def test_the_walk_reaches_every_level():
+    paths = {json_path(path + [key]) for _, _, path, key in CASES}
+    assert {"$.title", "$.layout_type", "$.definition.query", "$.definition.type"} <= paths
+    assert "$.widgets[2].definition.widgets[0].definition.requests[0].formulas[0].formula" in paths
+    assert "$.data.attributes.schedule.recurrences[0].rrule" in paths
+    assert len(paths) > 50
 
 
 def check(kind, document):
     if kind == "dashboard":
         return check_dashboard(document, ALLOWED)
-    return check_monitor(document, ALLOWED)
+    if kind == "monitor":
+        return check_monitor(document, ALLOWED)
+    return check_downtime(document, "downtimes/weekend.json")
 
 
-CASES = [("dashboard", ASSETS.dashboard, path, key) for path, key in DASHBOARD_KEYS] + [
-    ("monitor", ASSETS.monitor, path, key) for path, key in MONITOR_KEYS + RECOMMENDED_KEYS
-]
-
-
-@pytest.mark.parametrize("mistake", ["deleted", "misspelled"])
+@pytest.mark.parametrize("mistake", ["deleted", "misspelt"])
 @pytest.mark.parametrize(
-    "kind, asset, path, key", CASES, ids=[f"{kind}:{json_path(path + [key])}" for kind, _, path, key in CASES]
+    "kind, document, path, key", CASES, ids=[f"{kind}:{json_path(path + [key])}" for kind, _, path, key in CASES]
 )
-def test_required_key(kind, asset, path, key, mistake):
-    document = copy.deepcopy(asset)
+def test_a_required_key_deleted_or_misspelt_is_named_at_its_path(kind, document, path, key, mistake):
+    document = copy.deepcopy(document)
     parent = at(document, path)
     value = parent.pop(key)
-    if mistake == "misspelled":
-        parent[misspelled(key)] = value
-    findings = check(kind, document)
-    where = json_path(path + [key])
-    at_key = [f for f in findings if f.path == where]
-    assert at_key, f"no finding at {where}: {[str(f) for f in findings]}"
-    assert all(f.hint for f in at_key), [str(f) for f in at_key]
-    assert any(repr(key) in f.message for f in at_key), [str(f) for f in at_key]
-    if mistake == "misspelled":
-        assert any(repr(misspelled(key)) in f.hint for f in at_key), [str(f) for f in at_key]
+    if mistake == "misspelt":
+        parent[key + key[-1]] = value
+    at_key = [f for f in check(kind, document) if f.path == json_path(path + [key])]
+    assert at_key and all(f.hint for f in at_key), [str(f) for f in at_key]
+    if mistake == "misspelt":
+        assert any(repr(key + key[-1]) in f.hint for f in at_key), [str(f) for f in at_key]
