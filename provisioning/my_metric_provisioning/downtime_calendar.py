@@ -37,15 +37,6 @@ class Week:
     minutes: tuple[tuple[datetime, int], ...]  # each real minute, in order: local time (fold set) and state
 
 
-def sent_payloads(assets: Assets, tz: ZoneInfo, year: int) -> list[dict]:
-    """The downtimes apply would send, anchored as if sent on 1 December of the year before: all the year covered."""
-    settings = Settings(notify="@calendar", timezone=tz)
-    sent_on = datetime(year - 1, 12, 1)
-    return [
-        downtime_payload(name, payload, 0, settings, now=sent_on) for name, payload in sorted(assets.downtimes.items())
-    ]
-
-
 def describe_change(before: datetime, after: datetime) -> str:
     """The clock change between two consecutive real minutes."""
     shift = int((after.utcoffset() - before.utcoffset()).total_seconds()) // 60
@@ -68,8 +59,13 @@ def week_of(recurrences, tz: ZoneInfo, monday: date) -> Week:
 
 
 def calendar_weeks(assets: Assets, tz: ZoneInfo, year: int) -> list[Week]:
-    """An ordinary week (the first from June without a clock change), then each week of `year` with a clock change."""
-    recurrences = [r for payload in sent_payloads(assets, tz, year) for r in downtimes.recurrences_of(payload)]
+    """An ordinary week (the first from June without a clock change), then each week of `year` with a clock change.
+
+    The downtimes are those apply would send, anchored as if sent on 1 December of the year before: all the year is
+    covered."""
+    settings, sent_on = Settings(notify="@calendar", timezone=tz), datetime(year - 1, 12, 1)
+    payloads = [downtime_payload(name, d, 0, settings, now=sent_on) for name, d in sorted(assets.downtimes.items())]
+    recurrences = [r for payload in payloads for r in downtimes.recurrences_of(payload)]
     first = date(year, 1, 1)
     mondays = [first + timedelta(days=day) for day in range(-first.weekday(), 366, 7)]
 
@@ -82,23 +78,15 @@ def calendar_weeks(assets: Assets, tz: ZoneInfo, year: int) -> list[Week]:
 
 
 def grid_data(weeks: list[Week], tz: ZoneInfo, year: int) -> dict:
-    """The data behind the picture: each week as runs of one state, each from its first local minute (the UTC
-    offset tells the two passes of a repeated hour apart) to the next run's."""
-    return {
-        "timezone": tz.key,
-        "year": year,
-        "weeks": [
-            {
-                "monday": week.monday.isoformat(),
-                "change": week.change,
-                "runs": {
-                    next(run)[0].isoformat(timespec="minutes"): STATE_NAMES[state]
-                    for state, run in itertools.groupby(week.minutes, key=lambda minute: minute[1])
-                },
-            }
-            for week in weeks
-        ],
-    }
+    """The data behind the picture: each week as runs of one state, keyed by their first local minute (its UTC offset
+    tells the two passes of a repeated hour apart); a run lasts until the next one."""
+
+    def runs(week: Week) -> dict[str, str]:
+        grouped = itertools.groupby(week.minutes, key=lambda minute: minute[1])
+        return {next(run)[0].isoformat(timespec="minutes"): STATE_NAMES[state] for state, run in grouped}
+
+    weeks = [{"monday": str(week.monday), "change": week.change, "runs": runs(week)} for week in weeks]
+    return {"timezone": tz.key, "year": year, "weeks": weeks}
 
 
 def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
@@ -118,8 +106,7 @@ def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
             day, start = (repeated[0].date() - week.monday).days, repeated[0].hour + repeated[0].minute / 60
             ax.add_patch(Rectangle((day, start), 1, len(repeated) / 60, fill=False, edgecolor="#1f77b4", lw=2))
             ax.plot([day + 0.5] * 2, [start, start + len(repeated) / 60], color="#1f77b4", lw=1.5)
-        for day in downtimes.WORK_DAYS:
-            ax.add_patch(Rectangle((day, work_start), 1, work_end - work_start, fill=False, ls="--", lw=0.8))
+        ax.hlines([work_start, work_end], 0, len(downtimes.WORK_DAYS), colors="black", ls="--", lw=0.8)
         days = [week.monday + timedelta(days=day) for day in range(7)]
         ax.set_xticks([day + 0.5 for day in range(7)], [day.strftime("%a\n%d %b") for day in days], fontsize=8)
         ax.set_yticks(range(0, 25, 2), [f"{hour:02d}:00" for hour in range(0, 25, 2)], fontsize=8)
@@ -129,14 +116,15 @@ def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
     legend = [
         Patch(color=COLOURS[MUTED], label="muted"),
         Patch(color=COLOURS[LIVE], label="live (monitor notifies)"),
-        Patch(fill=False, ls="--", label="required live: Mon-Fri 09:00-19:00"),
+        Patch(
+            fill=False, ls="--", label=f"required live: Mon-Fri {downtimes.WORK_START:%H:%M}-{downtimes.WORK_END:%H:%M}"
+        ),
         Patch(color=COLOURS[MISSING], label="hour that does not exist"),
         Patch(fill=False, edgecolor="#1f77b4", lw=2, label="hour that happens twice (left: 1st, right: 2nd)"),
     ]
     if any(state == DIFFERS for week in weeks for _, state in week.minutes):
         legend.append(Patch(color=COLOURS[DIFFERS], label=STATE_NAMES[DIFFERS]))
-    note = "" if len(weeks) > 1 else f" - {tz.key} has no clock change in {year}"
-    figure.suptitle(f"my_metric downtimes, local time in {tz.key}, {year}{note}", fontsize=11)
+    figure.suptitle(f"my_metric downtimes, local time in {tz.key}, {year}", fontsize=11)
     figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, 0.09, 1, 0.95))
     return figure

@@ -25,7 +25,6 @@ from my_metric_provisioning.cli import UsageError, resolve_integration_dir
 CHECK_CONFIG_FILE = "datadog_checks/my_metric/data/conf.yaml.example"
 SPEC_FILE = "assets/configuration/spec.yaml"
 EVALUATION = 60  # seconds between two evaluations of the monitor
-WEEK_MINUTES = 7 * 24 * 60
 KINDS = ("recovery", "warning", "alert")  # what a change into OK, WARN or ALERT sends
 QUERY = re.compile(r"avg\(last_(\d+)([mh])\):.+?(>=?)\s*-?[\d.]+\s*$")
 UNMODELLED = ("critical_recovery", "warning_recovery", "renotify_interval")
@@ -49,34 +48,25 @@ class Monitor:
 
 @dataclass(frozen=True)
 class Week:
-    live_minutes: int
-    unmutes: int  # downtime ends
+    live_minutes: int = 7 * 24 * 60
+    unmutes: int = 0  # downtime ends
     notify_end_states: tuple[str, ...] = ()
-    monday: str = ""  # the ordinary week the downtimes were read in
-
-
-def spec_defaults(integration_dir: Path) -> dict:
-    """The instance options' defaults the check's spec documents, in the layout `ddev validate config` checks."""
-    try:
-        spec = yaml.safe_load((integration_dir / SPEC_FILE).read_text(encoding="utf-8"))
-    except OSError:
-        return {}
-    return {
-        option["name"]: option["value"]["display_default"]
-        for section in spec["files"][0]["options"]
-        if section.get("template") == "instances"
-        for option in section["options"]
-        if "display_default" in option.get("value", {})
-    }
 
 
 def load_check(config: Path, integration_dir: Path) -> Check:
+    """min_value and max_value of the first instance, else the defaults the check's spec documents (in the layout
+    `ddev validate config` checks); the interval as the Agent reads it."""
+    spec = yaml.safe_load((integration_dir / SPEC_FILE).read_text(encoding="utf-8"))
+    instances = next(
+        section["options"] for section in spec["files"][0]["options"] if section["template"] == "instances"
+    )
+    defaults = {option["name"]: option["value"].get("display_default") for option in instances if "name" in option}
     try:
-        instance = {**spec_defaults(integration_dir), **read_check_config(config)["instances"][0]}
+        instance = {**defaults, **read_check_config(config)["instances"][0]}
         interval = collection_interval(config)
     except CheckConfigError as exc:
         raise UsageError(f"--check-config {exc}") from None
-    low, high = instance.get("min_value"), instance.get("max_value")
+    low, high = instance["min_value"], instance["max_value"]
     for name, value in (("min_value", low), ("max_value", high)):
         if type(value) is not int:
             raise UsageError(f"--check-config {config}: instances[0].{name} is {value!r}; give an integer.")
@@ -86,16 +76,12 @@ def load_check(config: Path, integration_dir: Path) -> Check:
 
 
 def load_monitor(path: Path) -> Monitor:
-    asset = load_json(path)
-    definition = asset.get("definition", asset) if isinstance(asset, dict) else {}
+    definition = load_json(path)
+    definition = definition.get("definition", definition) if isinstance(definition, dict) else {}
     options = definition.get("options") or {}
     thresholds = options.get("thresholds") or {}
-    match = QUERY.match(str(definition.get("query")))
-    if not match:
-        example = "avg(last_5m):avg:my_metric{*} by {host} > 800"
-        raise UsageError(
-            f"--monitor {path}: the forecast models queries like {example!r}, not {definition.get('query')!r}."
-        )
+    if not (match := QUERY.match(str(definition.get("query")))):
+        raise UsageError(f"--monitor {path}: query is not like 'avg(last_5m):avg:my_metric{{*}} by {{host}} > 800'.")
     for name, value in (("critical", thresholds.get("critical")), ("warning", thresholds.get("warning", 0))):
         if type(value) not in (int, float):
             raise UsageError(f"--monitor {path}: options.thresholds.{name} is {value!r}; give the query's threshold.")
@@ -103,21 +89,15 @@ def load_monitor(path: Path) -> Monitor:
         if thresholds.get(name) is not None or options.get(name):
             raise UsageError(f"--monitor {path}: {name} is not modelled; remove it (or set it to 0) to forecast.")
     amount, unit, comparator = match.groups()
-    return Monitor(
-        int(amount) * {"m": 60, "h": 3600}[unit], comparator, thresholds.get("warning"), thresholds["critical"]
-    )
+    window = int(amount) * {"m": 60, "h": 3600}[unit]
+    return Monitor(window, comparator, thresholds.get("warning"), thresholds["critical"])
 
 
-# ---- the exact calculation
 @cache
 def sum_pmf(low: int, high: int, n: int) -> np.ndarray:
     """Probabilities of the sums n*low .. n*high of n independent uniform integers in [low, high] (by FFT)."""
-    size = n * (high - low) + 1
-    if size > MAX_SUMS:
-        raise UsageError(
-            f"--check-config: values in [{low}, {high}] with {n} points a window are too many to compute exactly; "
-            "narrow min_value/max_value or lengthen min_collection_interval."
-        )
+    if (size := n * (high - low) + 1) > MAX_SUMS:
+        raise UsageError(f"--check-config: {n} points a window in [{low}, {high}] are too many to forecast exactly.")
     length = 1 << (size - 1).bit_length()
     pmf = np.fft.irfft(np.fft.rfft(np.full(high - low + 1, 1 / (high - low + 1)), length) ** n, length)[:size]
     return np.clip(pmf, 0, None) / np.clip(pmf, 0, None).sum()
@@ -170,13 +150,11 @@ def rates(check: Check, monitor: Monitor, warning, critical) -> tuple[np.ndarray
 def per_week(check: Check, monitor: Monitor, week: Week, warning=None, critical=None) -> dict[str, float]:
     """Changes in the live minutes, plus one notification at each downtime end in a state it notifies."""
     warning = monitor.warning if warning is None else warning
-    critical = monitor.critical if critical is None else critical
-    state, changes = rates(check, monitor, warning, critical)
+    state, changes = rates(check, monitor, warning, monitor.critical if critical is None else critical)
     at_end = state * [0, "warn" in week.notify_end_states, "alert" in week.notify_end_states]
     return dict(zip(KINDS, (week.live_minutes * changes + week.unmutes * at_end).tolist(), strict=True))
 
 
-# ---- thresholds for a target
 def closest(rate, target: float, low: float, high: float) -> float:
     """The threshold, a multiple of 0.1 in [low, high], whose rate (decreasing with it) is closest to target."""
     low, high = math.ceil(low * 10), math.floor(high * 10)
@@ -189,20 +167,18 @@ def closest(rate, target: float, low: float, high: float) -> float:
 def propose(check: Check, monitor: Monitor, week: Week, warnings: float, alerts: float, alerts_option: str) -> dict:
     """The critical threshold for the alerts wanted (they depend on it alone), then the warning threshold for the
     warnings wanted under it; both above the median."""
+    median = (check.min_value + check.max_value) / 2
 
-    def solve(option, target, kind, high, **thresholds):
-        threshold = "critical" if kind == "alert" else "warning"
-
+    def solve(option, target, kind, threshold, high, **fixed):
         def rate(value):
-            return per_week(check, monitor, week, **thresholds, **{threshold: value})[kind]
+            return per_week(check, monitor, week, **fixed, **{threshold: value})[kind]
 
         if target >= rate(median):
             raise UsageError(f"{option} {target:g}: at most {rate(median):.0f} {kind}s a week are possible here.")
         return closest(rate, target, median, high)
 
-    median = (check.min_value + check.max_value) / 2
-    critical = solve(alerts_option, alerts, "alert", check.max_value)
-    warning = solve("--target-warnings-per-week", warnings, "warning", critical, critical=critical)
+    critical = solve(alerts_option, alerts, "alert", "critical", check.max_value)
+    warning = solve("--target-warnings-per-week", warnings, "warning", "warning", critical, critical=critical)
     return {"warning": warning, "critical": critical, "per_week": per_week(check, monitor, week, warning, critical)}
 
 
@@ -210,8 +186,7 @@ def draw_rates(check: Check, monitor: Monitor, week: Week) -> Figure:
     """Notifications per week (downtimes included) against each threshold, the other one kept."""
     thresholds = np.linspace((check.min_value + check.max_value) / 2, check.max_value, 41)[:-1]
     below = thresholds[thresholds < monitor.critical]  # a warning threshold sits below the critical one
-    figure = Figure(figsize=(10, 5), layout="tight")
-    axes = figure.subplots()
+    axes = (figure := Figure(figsize=(10, 5), layout="tight")).subplots()
     warnings = [per_week(check, monitor, week, warning=t)["warning"] for t in below]
     alerts = [per_week(check, monitor, week, critical=t)["alert"] for t in thresholds]
     axes.plot(below, warnings, label=f"warnings a week, warning threshold on x (critical {monitor.critical:g})")
@@ -220,9 +195,8 @@ def draw_rates(check: Check, monitor: Monitor, week: Week) -> Figure:
         if value is not None:
             axes.axvline(value, linestyle="--", color="grey")
             axes.annotate(f"{name} {value:g}", (value, 1), rotation=90, va="bottom")
-    axes.set(
-        yscale="log", ylim=(0.01, None), xlabel="threshold", ylabel="notifications a week, one host, with downtimes"
-    )
+    axes.set(yscale="log", ylim=(0.01, None), xlabel="threshold")
+    axes.set_ylabel("notifications a week, one host, downtimes included")
     axes.legend()
     return figure
 
@@ -233,27 +207,26 @@ def downtime_week(assets: Assets, tz) -> Week:
     muted = [state != downtime_calendar.LIVE for _, state in week.minutes]
     unmutes = sum(before and not after for before, after in itertools.pairwise([muted[-1], *muted]))
     end_states = {state for d in assets.downtimes.values() for state in d["data"]["attributes"]["notify_end_states"]}
-    return Week(muted.count(False), unmutes, tuple(sorted(end_states)), str(week.monday))
+    return Week(muted.count(False), unmutes, tuple(sorted(end_states)))
 
 
 def forecast(args) -> dict:
     integration = resolve_integration_dir(args.assets_dir)
-    check_path = Path(args.check_config or integration / CHECK_CONFIG_FILE)
-    monitor_path = Path(args.monitor or integration / MONITOR_FILE)
-    check, monitor = load_check(check_path, integration), load_monitor(monitor_path)
+    check = load_check(Path(args.check_config or integration / CHECK_CONFIG_FILE), integration)
+    monitor = load_monitor(Path(args.monitor or integration / MONITOR_FILE))
     if check.interval >= monitor.window:
-        raise UsageError(f"--check-config {check_path}: min_collection_interval is not shorter than the window.")
+        raise UsageError("--check-config: min_collection_interval is not shorter than the monitor's window.")
     if args.output:
         downtime_calendar.check_output(args.output)
     week = downtime_week(Assets.load(integration), args.timezone)
     result = {
         "per_week": {
-            "without_downtimes": per_week(check, monitor, Week(WEEK_MINUTES, 0)),
+            "without_downtimes": per_week(check, monitor, Week()),
             "with_downtimes": per_week(check, monitor, week),
         },
         "model": {
-            "check": {**asdict(check), "file": str(check_path)},
-            "monitor": {**asdict(monitor), "file": str(monitor_path)},
+            "check": asdict(check),
+            "monitor": asdict(monitor),
             "downtimes": {"timezone": args.timezone.key, **asdict(week)},
         },
     }
@@ -261,28 +234,24 @@ def forecast(args) -> dict:
         warnings = args.target_warnings_per_week
         alerts = args.target_alerts_per_week or warnings / 10
         option = "--target-alerts-per-week" if args.target_alerts_per_week else "--target-warnings-per-week / 10"
-        result["proposal"] = propose(check, monitor, week, warnings, alerts, option)
-        result["proposal"]["targets"] = {"warning": warnings, "alert": alerts}
+        result["proposal"] = {
+            **propose(check, monitor, week, warnings, alerts, option),
+            "targets": {"warning": warnings, "alert": alerts},
+        }
     if args.output:
         downtime_calendar.save_figure(draw_rates(check, monitor, week), args.output)
     return result
 
 
-def render(result: dict) -> str:
+def run(args, out) -> int:
+    result = forecast(args)
     rows = {**result["per_week"], "with_proposed_thresholds": result.get("proposal", {}).get("per_week")}
     lines = [f"{'notifications a week, one host':34}" + "".join(f"{kind:>9}" for kind in KINDS)]
     lines += [
         f"{name.replace('_', ' '):34}" + "".join(f"{n:9.1f}" for n in row.values()) for name, row in rows.items() if row
     ]
     if proposal := result.get("proposal"):
-        thresholds = {"critical": proposal["critical"], "warning": proposal["warning"]}
-        lines.append(
-            f'in the monitor: "thresholds": {json.dumps(thresholds)}, and > {thresholds["critical"]} in the query'
-        )
-    return "\n".join(lines)
-
-
-def run(args, out) -> int:
-    result = forecast(args)
-    print(json.dumps(result, indent=1) if args.json else render(result), file=out)
+        thresholds = json.dumps({"critical": proposal["critical"], "warning": proposal["warning"]})
+        lines.append(f'in the monitor: "thresholds": {thresholds}, and > {proposal["critical"]} in the query')
+    print(json.dumps(result, indent=1) if args.json else "\n".join(lines), file=out)
     return 0

@@ -106,7 +106,7 @@ def test_bounds_default_to_the_spec_and_the_interval_is_read_as_the_agent_does(t
     copy = integration_copy(tmp_path)
     spec = copy / fc.SPEC_FILE
     spec.write_text(spec.read_text().replace("display_default: 1000", "display_default: 2000"))
-    assert fc.load_check(config, copy).max_value == 2000
+    assert fc.load_check(REPO_INTEGRATION / fc.CHECK_CONFIG_FILE, copy).max_value == 2000
 
 
 @pytest.mark.parametrize(
