@@ -156,10 +156,10 @@ def write_calendar(assets: Assets, tz: ZoneInfo, year: int, output: str, data: s
     if data:
         check_output(data, "--data", (".json",))
     weeks = calendar_weeks(assets, tz, year)
-    save_figure(draw(weeks, tz, year), output)
-    if data:
+    if data:  # first: the cheaper file to fail on
         try:
             Path(data).write_text(json.dumps(grid_data(weeks, tz, year), indent=1) + "\n", encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"--data {data}: cannot write ({exc.strerror}); choose a writable path.") from None
+    save_figure(draw(weeks, tz, year), output)
     return weeks
