@@ -94,20 +94,14 @@ def load_monitor(path: Path) -> Monitor:
 
 
 @cache
-def sum_pmf(low: int, high: int, n: int) -> np.ndarray:
-    """Probabilities of the sums n*low .. n*high of n independent uniform integers in [low, high] (by FFT)."""
-    if (size := n * (high - low) + 1) > MAX_SUMS:
-        raise UsageError(f"--check-config: {n} points a window in [{low}, {high}] are too many to forecast exactly.")
+def sums(width: int, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P(S = s) for s = 0 .. n * (width - 1), and P(S >= s) one further, S the sum of n uniform integers in [0, width);
+    by FFT."""
+    if (size := n * (width - 1) + 1) > MAX_SUMS:
+        raise UsageError(f"--check-config: {n} points a window of {width} values are too many to forecast exactly.")
     length = 1 << (size - 1).bit_length()
-    pmf = np.fft.irfft(np.fft.rfft(np.full(high - low + 1, 1 / (high - low + 1)), length) ** n, length)[:size]
-    return np.clip(pmf, 0, None) / np.clip(pmf, 0, None).sum()
-
-
-def at_least(check: Check, n: int, sums) -> np.ndarray:
-    """P(the sum of n points >= s) for each integer s of `sums`."""
-    pmf = sum_pmf(check.min_value, check.max_value, n)
-    tail = np.append(np.cumsum(pmf[::-1])[::-1], 0.0)
-    return tail[np.clip(np.asarray(sums) - n * check.min_value, 0, len(pmf))]
+    pmf = np.clip(np.fft.irfft(np.fft.rfft(np.full(width, 1 / width), length) ** n, length)[:size], 0, None)
+    return pmf / pmf.sum(), np.append(np.cumsum(pmf[::-1])[::-1] / pmf.sum(), 0.0)
 
 
 def window_segments(interval: float, window: int):
@@ -128,21 +122,24 @@ def window_segments(interval: float, window: int):
 def rates(check: Check, monitor: Monitor, warning, critical) -> tuple[np.ndarray, np.ndarray]:
     """P(OK, WARN, ALERT) at an evaluation, and the probability that an evaluation changes into each."""
 
+    width = check.max_value - check.min_value + 1  # sums are counted from min_value: each point adds 0 .. width - 1
+
     def breaching_sum(threshold, n):  # the smallest sum of n points whose average breaches the threshold
-        bound = Fraction(str(threshold)) * n
+        bound = (Fraction(str(threshold)) - check.min_value) * n
         return math.floor(bound) + 1 if monitor.comparator == ">" else math.ceil(bound)
 
-    def states(shared_sums, more, n):  # P(OK, WARN, ALERT | the shared points' sum), `more` points added
+    def states(shared_sum, more, n):  # P(OK, WARN, ALERT | the shared points' sum), `more` points added
         alert_at = breaching_sum(critical, n)
         warn_at = alert_at if warning is None else min(breaching_sum(warning, n), alert_at)
-        warn_or_alert, alert = (at_least(check, more, at - shared_sums) for at in (warn_at, alert_at))
+        tail = sums(width, more)[1]
+        warn_or_alert, alert = (tail[np.clip(at - shared_sum, 0, len(tail) - 1)] for at in (warn_at, alert_at))
         return np.vstack([1 - warn_or_alert, warn_or_alert - alert, alert])
 
     joint = np.zeros((3, 3))  # P(state at an evaluation, state at the next)
     for share, shared, leaving, entering in window_segments(check.interval, monitor.window):
-        pmf = sum_pmf(check.min_value, check.max_value, shared)
-        sums = np.arange(len(pmf)) + shared * check.min_value
-        before, after = states(sums, leaving, shared + leaving), states(sums, entering, shared + entering)
+        pmf = sums(width, shared)[0]
+        shared_sum = np.arange(len(pmf))
+        before, after = states(shared_sum, leaving, shared + leaving), states(shared_sum, entering, shared + entering)
         joint += share * (before * pmf) @ after.T
     return joint.sum(axis=0), joint.sum(axis=0) - joint.diagonal()
 

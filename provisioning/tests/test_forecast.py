@@ -27,12 +27,11 @@ def write_monitor(path, query=None, **options):
 
 
 def test_sums_match_enumeration():
-    check = fc.Check(2, 5, 45)
-    for n in (1, 2, 3):
-        outcomes = [sum(values) for values in itertools.product(range(2, 6), repeat=n)]
-        for total in range(2 * n, 5 * n + 1):
-            assert fc.sum_pmf(2, 5, n)[total - 2 * n] == pytest.approx(outcomes.count(total) / len(outcomes))
-            assert fc.at_least(check, n, [total])[0] == pytest.approx(np.mean([o >= total for o in outcomes]))
+    for n in (0, 1, 2, 3):
+        outcomes = [sum(values) for values in itertools.product(range(4), repeat=n)]
+        pmf, tail = fc.sums(4, n)
+        assert pmf == pytest.approx([outcomes.count(total) / len(outcomes) for total in range(3 * n + 1)])
+        assert tail == pytest.approx([np.mean([o >= total for o in outcomes]) for total in range(3 * n + 2)])
 
 
 def test_a_five_minute_window_holds_seven_points_two_thirds_of_the_time():
