@@ -66,7 +66,7 @@ def load_check(config: Path, integration_dir: Path) -> Check:
         interval = collection_interval(config)
     except CheckConfigError as exc:
         raise UsageError(f"--check-config {exc}") from None
-    low, high = instance["min_value"], instance["max_value"]
+    low, high = instance.get("min_value"), instance.get("max_value")
     for name, value in (("min_value", low), ("max_value", high)):
         if type(value) is not int:
             raise UsageError(f"--check-config {config}: instances[0].{name} is {value!r}; give an integer.")
@@ -82,7 +82,7 @@ def load_monitor(path: Path) -> Monitor:
     thresholds = options.get("thresholds") or {}
     if not (match := QUERY.match(str(definition.get("query")))):
         raise UsageError(f"--monitor {path}: query is not like 'avg(last_5m):avg:my_metric{{*}} by {{host}} > 800'.")
-    for name, value in (("critical", thresholds.get("critical")), ("warning", thresholds.get("warning", 0))):
+    for name, value in (("critical", thresholds.get("critical")), ("warning", thresholds.get("warning") or 0)):
         if type(value) not in (int, float):
             raise UsageError(f"--monitor {path}: options.thresholds.{name} is {value!r}; give the query's threshold.")
     for name in UNMODELLED:
