@@ -7,7 +7,7 @@ import itertools
 import json
 import math
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from fractions import Fraction
 from functools import cache
@@ -119,7 +119,7 @@ def window_segments(interval: float, window: int):
             yield (right - left) / interval, in_window - leaving, leaving, math.floor((EVALUATION + u) / interval)
 
 
-def rates(check: Check, monitor: Monitor, warning, critical) -> tuple[np.ndarray, np.ndarray]:
+def rates(check: Check, monitor: Monitor) -> tuple[np.ndarray, np.ndarray]:
     """P(OK, WARN, ALERT) at an evaluation, and the probability that an evaluation changes into each."""
 
     width = check.max_value - check.min_value + 1  # sums are counted from min_value: each point adds 0 .. width - 1
@@ -129,8 +129,8 @@ def rates(check: Check, monitor: Monitor, warning, critical) -> tuple[np.ndarray
         return math.floor(bound) + 1 if monitor.comparator == ">" else math.ceil(bound)
 
     def states(shared_sum, more, n):  # P(OK, WARN, ALERT | the shared points' sum), `more` points added
-        alert_at = breaching_sum(critical, n)
-        warn_at = alert_at if warning is None else min(breaching_sum(warning, n), alert_at)
+        alert_at = breaching_sum(monitor.critical, n)
+        warn_at = alert_at if monitor.warning is None else min(breaching_sum(monitor.warning, n), alert_at)
         tail = sums(width, more)[1]
         warn_or_alert, alert = (tail[np.clip(at - shared_sum, 0, len(tail) - 1)] for at in (warn_at, alert_at))
         return np.vstack([1 - warn_or_alert, warn_or_alert - alert, alert])
@@ -144,10 +144,9 @@ def rates(check: Check, monitor: Monitor, warning, critical) -> tuple[np.ndarray
     return joint.sum(axis=0), joint.sum(axis=0) - joint.diagonal()
 
 
-def per_week(check: Check, monitor: Monitor, week: Week, warning=None, critical=None) -> dict[str, float]:
+def per_week(check: Check, monitor: Monitor, week: Week) -> dict[str, float]:
     """Changes in the live minutes, plus one notification at each downtime end in a state it notifies."""
-    warning = monitor.warning if warning is None else warning
-    state, changes = rates(check, monitor, warning, monitor.critical if critical is None else critical)
+    state, changes = rates(check, monitor)
     at_end = state * [0, "warn" in week.notify_end_states, "alert" in week.notify_end_states]
     return dict(zip(KINDS, (week.live_minutes * changes + week.unmutes * at_end).tolist(), strict=True))
 
@@ -166,17 +165,19 @@ def propose(check: Check, monitor: Monitor, week: Week, warnings: float, alerts:
     warnings wanted under it; both above the median."""
     median = (check.min_value + check.max_value) / 2
 
-    def solve(option, target, kind, threshold, high, **fixed):
+    def solve(option, target, kind, threshold, high, base):
         def rate(value):
-            return per_week(check, monitor, week, **fixed, **{threshold: value})[kind]
+            return per_week(check, replace(base, **{threshold: value}), week)[kind]
 
         if target >= rate(median):
             raise UsageError(f"{option} {target:g}: at most {rate(median):.0f} {kind}s a week are possible here.")
         return closest(rate, target, median, high)
 
-    critical = solve(alerts_option, alerts, "alert", "critical", check.max_value)
-    warning = solve("--target-warnings-per-week", warnings, "warning", "warning", critical, critical=critical)
-    return {"warning": warning, "critical": critical, "per_week": per_week(check, monitor, week, warning, critical)}
+    critical = solve(alerts_option, alerts, "alert", "critical", check.max_value, monitor)
+    under = replace(monitor, critical=critical)
+    warning = solve("--target-warnings-per-week", warnings, "warning", "warning", critical, under)
+    proposed = replace(under, warning=warning)
+    return {"warning": warning, "critical": critical, "per_week": per_week(check, proposed, week)}
 
 
 def draw_rates(check: Check, monitor: Monitor, week: Week) -> Figure:
@@ -184,8 +185,8 @@ def draw_rates(check: Check, monitor: Monitor, week: Week) -> Figure:
     thresholds = np.linspace((check.min_value + check.max_value) / 2, check.max_value, 41)[:-1]
     below = thresholds[thresholds < monitor.critical]  # a warning threshold sits below the critical one
     axes = (figure := Figure(figsize=(10, 5), layout="tight")).subplots()
-    warnings = [per_week(check, monitor, week, warning=t)["warning"] for t in below]
-    alerts = [per_week(check, monitor, week, critical=t)["alert"] for t in thresholds]
+    warnings = [per_week(check, replace(monitor, warning=t), week)["warning"] for t in below]
+    alerts = [per_week(check, replace(monitor, critical=t), week)["alert"] for t in thresholds]
     axes.plot(below, warnings, label=f"warnings a week, warning threshold on x (critical {monitor.critical:g})")
     axes.plot(thresholds, alerts, label="alerts a week, critical threshold on x")
     for name, value in (("warning", monitor.warning), ("critical", monitor.critical)):

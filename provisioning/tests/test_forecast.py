@@ -59,7 +59,7 @@ def test_the_exact_rates_agree_with_a_simulation_of_the_model():
     check = fc.load_check(REPO_INTEGRATION / fc.CHECK_CONFIG_FILE, REPO_INTEGRATION)
     monitor = fc.load_monitor(REPO_INTEGRATION / fc.MONITOR_FILE)
     evaluations = 200_000
-    _, exact = fc.rates(check, monitor, monitor.warning, monitor.critical)
+    _, exact = fc.rates(check, monitor)
     for kind, simulated, rate in zip(fc.KINDS, simulated_changes(check, monitor, evaluations), exact, strict=True):
         assert abs(simulated - rate) < 5 * (rate / evaluations) ** 0.5, kind
 
