@@ -25,9 +25,9 @@ from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.cli import UsageError
 from my_metric_provisioning.provision import Settings, downtime_payload
 
-LIVE, MUTED, DIFFERS, MISSING = 0, 1, 2, 3  # DIFFERS: muted under one reading of `duration` only
-STATE_NAMES = {LIVE: "live", MUTED: "muted", DIFFERS: "muted under one reading of duration only"}
-COLOURS = ("#7fc97f", "#9e9e9e", "#e6550d", "#d62728")  # by state; MISSING: the hour that does not exist
+LIVE, MUTED, MISSING = 0, 1, 2  # MISSING: the hour that does not exist
+STATE_NAMES = {LIVE: "live", MUTED: "muted"}
+COLOURS = ("#7fc97f", "#9e9e9e", "#d62728")  # by state
 
 
 @dataclass(frozen=True)
@@ -48,10 +48,11 @@ def week_of(recurrences, tz: ZoneInfo, monday: date) -> Week:
     origin = datetime.combine(monday, time(), tz).astimezone(UTC)
     end = datetime.combine(monday + timedelta(days=7), time(), tz)
     length = int((end - origin).total_seconds()) // 60
-    # From a UTC origin muted_minutes counts elapsed minutes, so both passes of a repeated hour have their own.
+    # From a UTC origin muted_minutes counts elapsed minutes, so both passes of a repeated hour have their own. A
+    # minute counts as muted if it is under both readings of `duration` (validate reports any that differ).
     readings = [downtimes.muted_minutes(recurrences, tz, origin, length, reading) for reading in downtimes.READINGS]
     minutes = tuple(
-        ((origin + timedelta(minutes=index)).astimezone(tz), DIFFERS if len(set(muted)) > 1 else muted[0])
+        ((origin + timedelta(minutes=index)).astimezone(tz), min(muted))
         for index, muted in enumerate(zip(*readings, strict=True))
     )
     change = next(((a, b) for (a, _), (b, _) in itertools.pairwise(minutes) if a.utcoffset() != b.utcoffset()), None)
@@ -99,7 +100,7 @@ def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
             column = 2 * (local.date() - week.monday).days
             image[local.hour * 60 + local.minute, column + local.fold : column + 2] = state
         ax.imshow(
-            image, ListedColormap(COLOURS), vmin=0, vmax=3, aspect="auto", extent=(0, 7, 24, 0), interpolation="nearest"
+            image, ListedColormap(COLOURS), vmin=0, vmax=2, aspect="auto", extent=(0, 7, 24, 0), interpolation="nearest"
         )
         repeated = [local for local, _ in week.minutes if local.fold]
         if repeated:
@@ -122,8 +123,6 @@ def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
         Patch(color=COLOURS[MISSING], label="hour that does not exist"),
         Patch(fill=False, edgecolor="#1f77b4", lw=2, label="hour that happens twice (left: 1st, right: 2nd)"),
     ]
-    if any(state == DIFFERS for week in weeks for _, state in week.minutes):
-        legend.append(Patch(color=COLOURS[DIFFERS], label=STATE_NAMES[DIFFERS]))
     figure.suptitle(f"my_metric downtimes, local time in {tz.key}, {year}", fontsize=11)
     figure.legend(handles=legend, loc="lower center", ncol=3, fontsize=8, frameon=False)
     figure.tight_layout(rect=(0, 0.09, 1, 0.95))

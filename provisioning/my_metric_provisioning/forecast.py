@@ -26,7 +26,7 @@ CHECK_CONFIG_FILE = "datadog_checks/my_metric/data/conf.yaml.example"
 SPEC_FILE = "assets/configuration/spec.yaml"
 EVALUATION = 60  # seconds between two evaluations of the monitor
 KINDS = ("recovery", "warning", "alert")  # what a change into OK, WARN or ALERT sends
-QUERY = re.compile(r"avg\(last_(\d+)([mh])\):.+?(>=?)\s*-?[\d.]+\s*$")
+QUERY = re.compile(r"avg\(last_(\d+)([mh])\):.+?>\s*-?[\d.]+\s*$")
 UNMODELLED = ("critical_recovery", "warning_recovery", "renotify_interval")
 MAX_SUMS = 5_000_000  # possible sums of one window's points; beyond, the exact distribution takes too long
 
@@ -41,7 +41,6 @@ class Check:
 @dataclass(frozen=True)
 class Monitor:
     window: int  # seconds
-    comparator: str  # > or >=
     warning: float | None
     critical: float
 
@@ -88,9 +87,8 @@ def load_monitor(path: Path) -> Monitor:
     for name in UNMODELLED:
         if thresholds.get(name) is not None or options.get(name):
             raise UsageError(f"--monitor {path}: {name} is not modelled; remove it (or set it to 0) to forecast.")
-    amount, unit, comparator = match.groups()
-    window = int(amount) * {"m": 60, "h": 3600}[unit]
-    return Monitor(window, comparator, thresholds.get("warning"), thresholds["critical"])
+    window = int(match[1]) * {"m": 60, "h": 3600}[match[2]]
+    return Monitor(window, thresholds.get("warning"), thresholds["critical"])
 
 
 @cache
@@ -124,9 +122,8 @@ def rates(check: Check, monitor: Monitor) -> tuple[np.ndarray, np.ndarray]:
 
     width = check.max_value - check.min_value + 1  # sums are counted from min_value: each point adds 0 .. width - 1
 
-    def breaching_sum(threshold, n):  # the smallest sum of n points whose average breaches the threshold
-        bound = (Fraction(str(threshold)) - check.min_value) * n
-        return math.floor(bound) + 1 if monitor.comparator == ">" else math.ceil(bound)
+    def breaching_sum(threshold, n):  # the smallest sum of n points whose average is above the threshold
+        return math.floor((Fraction(str(threshold)) - check.min_value) * n) + 1
 
     def states(shared_sum, more, n):  # P(OK, WARN, ALERT | the shared points' sum), `more` points added
         alert_at = breaching_sum(monitor.critical, n)

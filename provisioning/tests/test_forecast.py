@@ -79,9 +79,9 @@ def test_proposed_thresholds_give_the_asked_rate_and_validate(tmp_path):
     proposal = forecast_json("--target-warnings-per-week", "20")["proposal"]
     assert proposal["targets"] == {"warning": 20, "alert": 2}
     assert 500 < proposal["warning"] < proposal["critical"] < 1000
-    thresholds = {"critical": proposal["critical"], "warning": proposal["warning"]}
     query = f"avg(last_5m):avg:my_metric{{*}} by {{host}} > {proposal['critical']}"
     adapted = integration_copy(tmp_path)  # what the proposal is for: a monitor that validates and can be applied
+    thresholds = {name: proposal[name] for name in ("critical", "warning")}
     monitor = write_monitor(adapted / fc.MONITOR_FILE, query, thresholds=thresholds)
     code, out = cli("--assets-dir", str(adapted), "validate", "--year", "2026")
     assert code == 0, out
@@ -106,6 +106,7 @@ def test_bounds_default_to_the_spec_and_the_interval_is_read_as_the_agent_does(t
         (["forecast", "--check-config", "{tmp}/broken.yaml"], "--check-config"),
         (["forecast", "--check-config", "{tmp}/swapped.yaml"], "min_value"),
         (["forecast", "--check-config", "{tmp}/slow.yaml"], "--check-config"),  # no point in some windows
+        (["forecast", "--check-config", "{tmp}/wide.yaml"], "--check-config"),  # too many sums to compute
         (["forecast", "--monitor", "{tmp}/no-thresholds.json"], "options.thresholds.critical"),
         (["forecast", "--monitor", "{tmp}/renotify.json"], "renotify_interval"),
         (["forecast", "--monitor", "{tmp}/maximum.json"], "--monitor"),
@@ -121,6 +122,7 @@ def test_bad_forecast_input_exits_2_naming_the_option(tmp_path, argv, named):
     (tmp_path / "broken.yaml").write_text("instances:\n  - min_value: [1\n")
     (tmp_path / "swapped.yaml").write_text("instances:\n  - min_value: 10\n    max_value: 5\n")
     (tmp_path / "slow.yaml").write_text("instances:\n  - min_collection_interval: 300\n")
+    (tmp_path / "wide.yaml").write_text("instances:\n  - min_collection_interval: 45\n    max_value: 10000000\n")
     write_monitor(tmp_path / "no-thresholds.json", thresholds={})
     write_monitor(tmp_path / "renotify.json", renotify_interval=60)
     write_monitor(tmp_path / "maximum.json", "max(last_5m):max:my_metric{*} by {host} > 800")
