@@ -79,7 +79,6 @@ def test_committed_picture_data_is_what_the_command_makes_today(real_assets):
 @pytest.mark.parametrize(
     "argv, named",
     [
-        (["--timezone", "Europe/Pariss", "calendar", "--output", "{tmp}/x.png"], "--timezone"),
         (["calendar", "--output", "{tmp}/x.pdf"], "--output"),
         (["calendar", "--output", "{tmp}/missing/x.png"], "--output"),
         (["calendar", "--output", "{tmp}/folder.png"], "--output"),

@@ -105,12 +105,12 @@ def test_bounds_default_to_the_spec_and_the_interval_is_read_as_the_agent_does(t
     [
         (["forecast", "--check-config", "{tmp}/broken.yaml"], "--check-config"),
         (["forecast", "--check-config", "{tmp}/swapped.yaml"], "min_value"),
+        (["forecast", "--check-config", "{tmp}/fraction.yaml"], "max_value"),
         (["forecast", "--check-config", "{tmp}/slow.yaml"], "--check-config"),  # no point in some windows
         (["forecast", "--check-config", "{tmp}/wide.yaml"], "--check-config"),  # too many sums to compute
         (["forecast", "--monitor", "{tmp}/no-thresholds.json"], "options.thresholds.critical"),
         (["forecast", "--monitor", "{tmp}/renotify.json"], "renotify_interval"),
         (["forecast", "--monitor", "{tmp}/maximum.json"], "--monitor"),
-        (["--timezone", "Mars/Olympus", "forecast"], "--timezone"),
         (["forecast", "--output", "{tmp}/folder.png"], "--output"),
         (["forecast", "--target-warnings-per-week", "100000", "--target-alerts-per-week", "1"], "--target-warnings"),
         (["forecast", "--target-warnings-per-week", "20", "--target-alerts-per-week", "1e5"], "--target-alerts"),
@@ -121,6 +121,7 @@ def test_bounds_default_to_the_spec_and_the_interval_is_read_as_the_agent_does(t
 def test_bad_forecast_input_exits_2_naming_the_option(tmp_path, argv, named):
     (tmp_path / "broken.yaml").write_text("instances:\n  - min_value: [1\n")
     (tmp_path / "swapped.yaml").write_text("instances:\n  - min_value: 10\n    max_value: 5\n")
+    (tmp_path / "fraction.yaml").write_text("instances:\n  - max_value: 999.5\n")
     (tmp_path / "slow.yaml").write_text("instances:\n  - min_collection_interval: 300\n")
     (tmp_path / "wide.yaml").write_text("instances:\n  - min_collection_interval: 45\n    max_value: 10000000\n")
     write_monitor(tmp_path / "no-thresholds.json", thresholds={})
