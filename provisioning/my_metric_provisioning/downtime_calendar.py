@@ -155,7 +155,7 @@ def write_calendar(assets: Assets, tz: ZoneInfo, year: int, output: str, data: s
     if data:
         check_output(data, "--data", (".json",))
     weeks = calendar_weeks(assets, tz, year)
-    if data:  # first: the cheaper file to fail on
+    if data:  # before the picture: a --data path that cannot be written leaves nothing behind
         try:
             Path(data).write_text(json.dumps(grid_data(weeks, tz, year), indent=1) + "\n", encoding="utf-8")
         except OSError as exc:
