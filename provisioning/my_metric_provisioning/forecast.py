@@ -173,8 +173,8 @@ def propose(check: Check, monitor: Monitor, week: Week, warnings: float, alerts:
     critical = solve(alerts_option, alerts, "alert", "critical", check.max_value, monitor)
     under = replace(monitor, critical=critical)
     warning = solve("--target-warnings-per-week", warnings, "warning", "warning", critical, under)
-    proposed = replace(under, warning=warning)
-    return {"warning": warning, "critical": critical, "per_week": per_week(check, proposed, week)}
+    proposed, targets = replace(under, warning=warning), {"warning": warnings, "alert": alerts}
+    return {"warning": warning, "critical": critical, "per_week": per_week(check, proposed, week), "targets": targets}
 
 
 def draw_rates(check: Check, monitor: Monitor, week: Week) -> Figure:
@@ -201,8 +201,9 @@ def downtime_week(assets: Assets, tz) -> Week:
     week = downtime_calendar.calendar_weeks(assets, tz, datetime.now(tz).year)[0]
     muted = [state != downtime_calendar.LIVE for _, state in week.minutes]
     unmutes = sum(before and not after for before, after in itertools.pairwise([muted[-1], *muted]))
-    end_states = {state for d in assets.downtimes.values() for state in d["data"]["attributes"]["notify_end_states"]}
-    return Week(muted.count(False), unmutes, tuple(sorted(end_states)))
+    attributes = [downtime["data"]["attributes"] for downtime in assets.downtimes.values()]
+    end_states = sorted({state for each in attributes for state in each.get("notify_end_states", [])})
+    return Week(muted.count(False), unmutes, tuple(end_states))
 
 
 def forecast(args) -> dict:
@@ -229,10 +230,7 @@ def forecast(args) -> dict:
         warnings = args.target_warnings_per_week
         alerts = args.target_alerts_per_week or warnings / 10
         option = "--target-alerts-per-week" if args.target_alerts_per_week else "--target-warnings-per-week / 10"
-        result["proposal"] = {
-            **propose(check, monitor, week, warnings, alerts, option),
-            "targets": {"warning": warnings, "alert": alerts},
-        }
+        result["proposal"] = propose(check, monitor, week, warnings, alerts, option)
     if args.output:
         downtime_calendar.save_figure(draw_rates(check, monitor, week), args.output)
     return result
