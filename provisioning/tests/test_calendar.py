@@ -1,148 +1,107 @@
-import copy
-import io
+"""calendar: the drawn week is, minute by minute, what `validate` proves, clock-change weeks included; the files it
+writes; bad paths refused before anything is written; the pictures extra stays out of the other commands."""
+
 import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
-from datetime import datetime, time
+from collections import Counter
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import matplotlib.image
 import pytest
 from my_metric_provisioning import downtime_calendar as cal
 from my_metric_provisioning import downtimes
-from my_metric_provisioning.cli import run
+
+from .common import cli
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def validator_coverage(assets, zone_name, year):
-    """What `validate` computes: muted wall-clock minutes of the year, per reading, from the stored files."""
-    tz = downtimes.zone(zone_name)
-    recurrences = [r for p in assets.downtimes.values() for r in downtimes.recurrences_of(p)]
-    origin = datetime(year, 1, 1, tzinfo=tz)
-    minutes = downtimes._minute(datetime(year + 1, 1, 1, tzinfo=tz), origin)
-    muted = {
-        reading: downtimes.muted_minutes(recurrences, tz, origin, minutes, reading) for reading in downtimes.READINGS
-    }
-    return tz, origin, muted, downtimes.expected_minutes(tz, origin, minutes, year)
-
-
 @pytest.mark.parametrize(
-    "zone, skipped, repeated",
-    [
-        ("America/New_York", ("2026-03-08", "02:00"), ("2026-11-01", "01:00")),
-        ("Australia/Sydney", ("2026-10-04", "02:00"), ("2026-04-05", "02:00")),
-    ],
+    "zone, skipped_day, repeated_day, repeated_hour",
+    [("America/New_York", "2026-03-08", "2026-11-01", 1), ("Australia/Sydney", "2026-10-04", "2026-04-05", 2)],
 )
-def test_grid_equals_the_validators_minute_coverage_including_clock_change_weeks(real_assets, zone, skipped, repeated):
-    year = 2026
-    weeks = cal.calendar_weeks(real_assets, ZoneInfo(zone), year)
-    assert [w.label for w in weeks][0] == "ordinary week"
-    assert sorted(w.label for w in weeks[1:]) == ["clocks go back", "clocks go forward"]
-    tz, origin, muted, expected = validator_coverage(real_assets, zone, year)
-    compared = 0
-    for week in weeks:
-        for day in week.days:
-            for minute, _fold, state in day.minutes:
-                local = datetime.combine(day.day, time(minute // 60, minute % 60), tzinfo=tz)
-                index = downtimes._minute(local, origin)
-                assert state in (cal.MUTED, cal.LIVE), (day.day, minute)
-                for reading in downtimes.READINGS:
-                    assert muted[reading][index] == (state == cal.MUTED), (day.day, minute, reading)
-                assert expected[index] == (state == cal.MUTED)
-                compared += 1
-    assert compared == 3 * 7 * 24 * 60  # one hour lost and one doubled: three weeks hold 3 x 10080 real minutes
-
-    by_day = {d.day.isoformat(): d for w in weeks for d in w.days}
-    spring = by_day[skipped[0]]
-    hour = int(skipped[1][:2]) * 60
-    assert len(spring.minutes) == 23 * 60
-    assert not {m for m, _, _ in spring.minutes} & set(range(hour, hour + 60))
-    autumn = by_day[repeated[0]]
-    hour = int(repeated[1][:2]) * 60
-    assert len(autumn.minutes) == 25 * 60
-    assert autumn.repeated() == set(range(hour, hour + 60))
-    second_pass = [m for m, fold, _ in autumn.minutes if fold]
-    assert second_pass == list(range(hour, hour + 60))
+def test_every_minute_drawn_is_what_validate_proves(real_assets, zone, skipped_day, repeated_day, repeated_hour):
+    tz, year = ZoneInfo(zone), 2026
+    weeks = cal.calendar_weeks(real_assets, tz, year)
+    assert weeks[0].change is None and len(weeks) == 3  # an ordinary week, then the two clock-change weeks
+    # What validate computes: muted minutes of the year counted in wall-clock time, per reading, and the requirement.
+    recurrences = [r for p in real_assets.downtimes.values() for r in downtimes.recurrences_of(p)]
+    origin = datetime(year, 1, 1, tzinfo=tz)
+    length = downtimes._minute(datetime(year + 1, 1, 1, tzinfo=tz), origin)
+    muted = [downtimes.muted_minutes(recurrences, tz, origin, length, reading) for reading in downtimes.READINGS]
+    required = downtimes.expected_minutes(tz, origin, length, year)
+    minutes = [minute for week in weeks for minute in week.minutes]
+    for local, state in minutes:
+        index = downtimes._minute(local, origin)  # wall-clock: both passes of a repeated hour share an index
+        assert [reading[index] for reading in muted] == [state] * 2 and required[index] == state, local
+    per_day = Counter(str(local.date()) for local, _ in minutes)
+    assert (per_day[skipped_day], per_day[repeated_day], len(minutes)) == (23 * 60, 25 * 60, 3 * 7 * 24 * 60)
+    assert {(str(local.date()), local.hour) for local, _ in minutes if local.fold} == {(repeated_day, repeated_hour)}
 
 
-def test_a_broken_rule_shows_in_the_grid(real_assets):
-    assets = copy.deepcopy(real_assets)
+def test_a_broken_rule_shows_in_the_grid(assets):
     schedule = assets.downtimes["weekend"]["data"]["attributes"]["schedule"]
     schedule["recurrences"] = [{"rrule": "FREQ=WEEKLY;BYDAY=SA", "start": "2025-01-11T00:00:00", "duration": "48h"}]
     ordinary = cal.calendar_weeks(assets, ZoneInfo("America/New_York"), 2026)[0]
-    monday = ordinary.days[0]
-    live_before_nine = [m for m, _, state in monday.minutes if state == cal.LIVE and m < 9 * 60]
-    assert live_before_nine == list(range(0, 9 * 60))  # the naive weekend rule leaves Monday 00:00-09:00 live
+    live = [local for local, state in ordinary.minutes if state == cal.LIVE and local.weekday() == 0 and local.hour < 9]
+    assert len(live) == 9 * 60  # the naive weekend rule leaves Monday 00:00-09:00 live
 
 
-def test_zone_without_clock_change_draws_one_week_and_says_so(real_assets, tmp_path):
-    out = io.StringIO()
-    svg = tmp_path / "tokyo.svg"
-    assert run(["--timezone", "Asia/Tokyo", "calendar", "--year", "2026", "--output", str(svg)], out=out) == 0
-    assert "no clock change in 2026" in out.getvalue()
-    root = ET.parse(svg).getroot()
-    assert root.tag == "{http://www.w3.org/2000/svg}svg"
-    assert "Asia/Tokyo has no clock change in 2026" in "".join(root.itertext())
-
-
-def test_png_and_svg_are_valid_and_the_svg_is_reproducible(tmp_path):
+@pytest.mark.parametrize(
+    "zone, changes",
+    [("America/New_York", ["2026-03-08: 02:00 -> 03:00", "2026-11-01: 02:00 -> 01:00"]), ("Asia/Tokyo", [])],
+)
+def test_png_and_svg_show_the_clock_changes_of_the_year_and_the_svg_is_reproducible(tmp_path, zone, changes):
     png, first, second = tmp_path / "week.png", tmp_path / "a.svg", tmp_path / "b.svg"
     for path in (png, first, second):
-        assert run(["calendar", "--year", "2026", "--output", str(path)], out=io.StringIO()) == 0
-    assert png.read_bytes().startswith(PNG_MAGIC)
-    import matplotlib.image
-
-    height, width, _ = matplotlib.image.imread(png).shape
-    assert width > 2 * height > 0
+        code, out = cli("--timezone", zone, "calendar", "--year", "2026", "--output", str(path))
+        assert code == 0, out
+    assert png.read_bytes().startswith(PNG_MAGIC) and matplotlib.image.imread(png).size
     assert first.read_bytes() == second.read_bytes()
-    text = "\n".join(ET.parse(first).getroot().itertext())
-    assert "Sun 2026-03-08: 02:00 -> 03:00, 60 min skipped" in text
-    assert "Sun 2026-11-01: 02:00 -> 01:00, 60 min repeated" in text
+    root = ET.parse(first).getroot()
+    assert sum(element.get("id", "").startswith("axes_") for element in root.iter()) == 1 + len(changes)
+    text = "\n".join(root.itertext())
+    assert zone in text and all(change in text for change in changes)
 
 
-def test_committed_picture_data_is_what_the_command_makes_today(real_assets, tmp_path):
-    """The README's picture: its grid data must match today's payloads (see README for why data, not pixels)."""
+def test_committed_picture_data_is_what_the_command_makes_today(real_assets):
     committed = json.loads((DOCS / "downtime-calendar.json").read_text())
-    weeks = cal.calendar_weeks(real_assets, ZoneInfo(committed["timezone"]), committed["year"])
-    assert cal.grid_data(weeks, ZoneInfo(committed["timezone"]), committed["year"]) == committed
+    tz, year = ZoneInfo(committed["timezone"]), committed["year"]
+    assert cal.grid_data(cal.calendar_weeks(real_assets, tz, year), tz, year) == committed
     assert (DOCS / "downtime-calendar.png").read_bytes().startswith(PNG_MAGIC)
 
 
 @pytest.mark.parametrize(
-    "argv, expected",
+    "argv, named",
     [
-        (["--timezone", "Europe/Pariss", "calendar", "--output", "{tmp}/x.png"], "--timezone 'Europe/Pariss'"),
-        (["calendar", "--output", "{tmp}/x.pdf"], "use .png or .svg"),
-        (["calendar", "--output", "{tmp}/missing/x.png"], "does not exist; create it"),
-        (["calendar", "--output", "{tmp}/adir.png"], "cannot write"),
-        (["calendar", "--output", "{tmp}/x.png", "--data", "{tmp}/adir.png"], "--data"),
+        (["calendar", "--output", "{tmp}/x.pdf"], "--output"),
+        (["calendar", "--output", "{tmp}/missing/x.png"], "--output"),
+        (["calendar", "--output", "{tmp}/folder.png"], "--output"),
+        (["calendar", "--output", "{tmp}/x.png", "--data", "{tmp}/missing/grid.json"], "--data"),
+        (["calendar", "--output", "{tmp}/x.png", "--data", "{tmp}/folder.json"], "--data"),
     ],
 )
-def test_bad_calendar_input_is_a_clear_error(tmp_path, argv, expected):
-    (tmp_path / "adir.png").mkdir()
-    out = io.StringIO()
-    assert run([a.replace("{tmp}", str(tmp_path)) for a in argv], out=out) == 2
-    assert expected in out.getvalue()
-    assert "Traceback" not in out.getvalue()
+def test_bad_calendar_paths_exit_2_naming_the_option_and_write_nothing(tmp_path, argv, named):
+    (tmp_path / "folder.png").mkdir()
+    (tmp_path / "folder.json").mkdir()
+    code, out = cli(*(arg.replace("{tmp}", str(tmp_path)) for arg in argv))
+    assert code == 2 and named in out and "Traceback" not in out and not (tmp_path / "x.png").exists()
 
 
-def test_data_into_a_missing_folder_is_refused_before_anything_is_written(tmp_path):
-    picture = tmp_path / "week.png"
-    out = io.StringIO()
-    code = run(["calendar", "--output", str(picture), "--data", str(tmp_path / "missing" / "grid.json")], out=out)
-    assert code == 2 and "--data" in out.getvalue()
-    assert not picture.exists()
+@pytest.mark.parametrize("command", [["forecast"], ["calendar", "--output", "x.png"]])
+def test_without_the_pictures_extra_the_command_says_how_to_install_it(monkeypatch, command):
+    monkeypatch.setattr("importlib.util.find_spec", lambda name: None if name == "matplotlib" else object())
+    code, out = cli(*command)
+    assert code == 2 and "[pictures]" in out and "matplotlib" in out
 
 
-def test_validate_does_not_import_matplotlib():
-    code = (
-        "import io, sys\n"
-        "from my_metric_provisioning.cli import run\n"
-        "assert run(['validate'], out=io.StringIO()) == 0\n"
-        "print('matplotlib' in sys.modules, 'numpy' in sys.modules)\n"
-    )
+def test_validate_does_not_import_matplotlib_or_numpy():
+    code = "import io, sys; from my_metric_provisioning.cli import run; run(['validate'], out=io.StringIO()); "
+    code += "print(sorted({'numpy', 'matplotlib'} & set(sys.modules)))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.split() == ["False", "False"]
+    assert result.stdout.strip() == "[]"
