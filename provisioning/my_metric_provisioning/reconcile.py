@@ -18,6 +18,7 @@ whose monitor went waits for the other.
 
 from __future__ import annotations
 
+import itertools
 import json
 import time
 import uuid
@@ -175,13 +176,14 @@ def foreign_lock(tags, run: str) -> str | None:
     return None
 
 
-def _is_ours(downtime: dict, name: str, monitor_id) -> bool:
+def _is_ours(downtime: dict, kind: str, monitor_id) -> bool:
+    """A downtime apply made as `kind` ("downtime <name>") for that monitor, still active."""
     attributes = downtime.get("attributes") or {}
     linked = (attributes.get("monitor_identifier") or {}).get("monitor_id")
     return (
-        (monitor_id is None or linked == monitor_id)
+        linked == monitor_id
         and str(attributes.get("status") or "") not in INACTIVE_DOWNTIME_STATES
-        and downtime_marker(name) in (attributes.get("message") or "")
+        and downtime_marker(kind.removeprefix("downtime ")) in (attributes.get("message") or "")
     )
 
 
@@ -201,16 +203,20 @@ class Reconciler:
         self.downtimes = DowntimesApi(provisioner.client)
 
     # ------------------------------------------------------------ reading
+    def _listed(self, kind: str, function, key, offset: str, limit: str, step=PAGE, **filters):
+        """Every item of a paged listing (under `key` of each answer), read as they are used: page n asks for
+        `limit`=PAGE items from `offset`=n * step."""
+        for number in itertools.count():
+            answer = self.call(kind, "list", function, **filters, **{offset: number * step, limit: PAGE})
+            page = answer[key] if key else answer
+            yield from page
+            if len(page) < PAGE:
+                return
+
     def managed_monitors(self) -> list[dict]:
-        found, page = [], 0
-        while True:
-            batch = self.call(
-                "monitor", "list", self.monitors.list_monitors, monitor_tags=MANAGED_BY, page=page, page_size=PAGE
-            )
-            found += batch or []
-            if len(batch or []) < PAGE:
-                break
-            page += 1
+        found = self._listed(
+            "monitor", self.monitors.list_monitors, None, "page", "page_size", 1, monitor_tags=MANAGED_BY
+        )
         return sorted((m for m in found if MANAGED_BY in (m.get("tags") or [])), key=lambda m: m["id"])
 
     def live(self, kind: str, object_id, monitor_id) -> dict | None:
@@ -219,40 +225,18 @@ class Reconciler:
             found = self.call("dashboard", "read", self.dashboards.get_dashboard, object_id, missing_ok=True)
             return found if found and MANAGED_BY in (found.get("description") or "") else None
         found = self.call("downtime", "read", self.downtimes.get_downtime, object_id, missing_ok=True)
-        name = kind.removeprefix("downtime ")
-        return found["data"] if found and _is_ours(found["data"], name, monitor_id) else None
+        return found["data"] if found and _is_ours(found["data"], kind, monitor_id) else None
 
     def scan(self, kind: str, monitor_id, known) -> str | None:
         """A marked object of `kind` no record knows, found by listing the org: only after a create that may
         have been made although its answer was lost, or left by a run that died while creating."""
         if kind == "dashboard":
-            start = 0
-            while True:
-                page = self.call(
-                    "dashboard", "list", self.dashboards.list_dashboards, count=PAGE, start=start, filter_deleted=False
-                )["dashboards"]
-                for item in page:
-                    if MANAGED_BY in (item.get("description") or "") and item["id"] not in known:
-                        return item["id"]
-                if len(page) < PAGE:
-                    return None
-                start += PAGE
-        offset, name = 0, kind.removeprefix("downtime ")
-        while True:
-            page = self.call(
-                "downtime",
-                "list",
-                self.downtimes.list_downtimes,
-                current_only=False,
-                page_offset=offset,
-                page_limit=PAGE,
-            )["data"]
-            for item in page:
-                if _is_ours(item, name, monitor_id) and item["id"] not in known:
-                    return item["id"]
-            if len(page) < PAGE:
-                return None
-            offset += PAGE
+            items = self._listed(kind, self.dashboards.list_dashboards, "dashboards", "start", "count")
+            ours = (item for item in items if MANAGED_BY in (item.get("description") or ""))
+        else:
+            items = self._listed("downtime", self.downtimes.list_downtimes, "data", "page_offset", "page_limit")
+            ours = (item for item in items if _is_ours(item, kind, monitor_id))
+        return next((item["id"] for item in ours if item["id"] not in known), None)
 
     def changes(self, monitor: dict | None) -> list[Change]:
         """What apply would do, object by object, against the org as it is now."""
@@ -281,30 +265,39 @@ class Reconciler:
     # ------------------------------------------------------------ apply
     def apply(self) -> list[Change]:
         """Write only what differs; returns the changes made (with the new ids of created objects)."""
-        monitor, holding_lock = self._settled_monitor()
-        changes = self.changes(monitor)
-        if holding_lock:  # this run made the monitor
+        while True:
+            monitor, made_it = self._settled_monitor()
+            changes = self.changes(monitor)
+            # a `creating` tag left by a run that died: what it made may be unrecorded, so look before creating
+            stale = not made_it and any(t.startswith(f"{RECORD_PREFIX}{CREATING}:") for t in monitor["tags"])
+            creates = any(change.action in ("create", "missing") for change in changes)
+            if made_it or not creates or self._took_lock(monitor):
+                break
+        if made_it:
             changes[0].action = "create"
-        records = records_of(monitor["tags"])
-        stale = any(t.startswith(f"{RECORD_PREFIX}{CREATING}:") for t in monitor["tags"]) and not holding_lock
         for change in changes:
             if change.action != "unchanged":
                 self.show(change)
-        creates = [c for c in changes if c.action in ("create", "missing")]
-        if creates and not holding_lock:
-            self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
-            holding_lock = True
+        records = records_of(monitor["tags"])
         try:
             for change in changes[1:]:
                 self._carry_out(change, monitor["id"], records, look_first=stale)
         except Exception:
-            if holding_lock:  # let the next run start at once instead of waiting for the tag to go stale
+            if made_it or creates:  # let the next run start at once instead of waiting for the tag to go stale
                 self._release(monitor, records)
             raise
         tags = sorted({*changes[0].sent["tags"], *record_tags(records)})
         if changes[0].action == "update" or tags != sorted(monitor["tags"]):
             self._write_monitor(monitor, changes[0].sent, tags)
         return changes
+
+    def _took_lock(self, monitor) -> bool:
+        """Tags the monitor as creating objects, then reads it back: the monitor API has no compare-and-set, so of
+        two runs that tag it at the same moment the last write wins, and the other run waits for that one."""
+        self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
+        self.provisioner.sleep(POLL_SECONDS)
+        monitor["tags"] = self.call("monitor", "read", self.monitors.get_monitor, monitor["id"])["tags"]
+        return any(tag.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for tag in monitor["tags"])
 
     def _release(self, monitor, records):
         try:
