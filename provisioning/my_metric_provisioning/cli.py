@@ -39,10 +39,8 @@ def resolve_integration_dir(option: str | None) -> Path:
     path = Path(chosen) if chosen else default_integration_dir()
     if not is_integration_dir(path):
         origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
-        raise UsageError(
-            f"{origin}: no manifest.json in {path}. Pass --assets-dir pointing at the my_metric integration "
-            f"directory of the repository (the one holding manifest.json and assets/), or set {ASSETS_DIR_ENV}."
-        )
+        fix = f"pass --assets-dir (or set {ASSETS_DIR_ENV}) to the repository's my_metric/ integration directory"
+        raise UsageError(f"{origin}: no manifest.json in {path}; {fix}.")
     return path
 
 
@@ -153,37 +151,24 @@ def command(*options, talks_to_datadog=False):
 @click.group(context_settings={"max_content_width": 110})
 @click.version_option(__version__, prog_name="my-metric-provision")
 @ASSETS_DIR
-@click.option(
-    "--timezone",
-    type=Timezone(),
-    envvar="MY_METRIC_TIMEZONE",
-    default=DEFAULT_TIMEZONE,
-    show_default=True,
-    help="IANA timezone of the downtimes",
-)
+@click.option("--timezone", type=Timezone(), envvar="MY_METRIC_TIMEZONE", default=DEFAULT_TIMEZONE, show_default=True)
 def commands(assets_dir, timezone):
     """Validate and provision the my_metric dashboard, monitor and downtimes."""
 
 
-def settings_of(args, notify: str = "") -> Settings:
-    """The settings of a command that talks to Datadog; the keys come from the environment only."""
-    missing = [name for name in ("DD_API_KEY", "DD_APP_KEY") if not os.environ.get(name)]
-    if missing:
+def settings_of(args) -> Settings:
+    """The settings of a command that talks to Datadog, checked before any work; keys from the environment only."""
+    notify, offline = getattr(args, "notify", ""), getattr(args, "dry_run", False)
+    if notify is None and not (offline and args.command == "apply"):
         raise UsageError(
-            f"{' and '.join(missing)} not set: export the organisation's API key as DD_API_KEY and an "
-            "application key as DD_APP_KEY (apply --dry-run needs neither)."
+            f"--notify is required for {args.command}: e.g. --notify @alice@example.com (or MY_METRIC_NOTIFY)."
         )
+    keys = {"api_key": os.environ.get("DD_API_KEY"), "app_key": os.environ.get("DD_APP_KEY")}
+    missing = [f"DD_{name.upper()}" for name, value in keys.items() if not value]
+    if missing and not offline:
+        raise UsageError(f"{' and '.join(missing)} not set: export the organisation's API and application keys.")
     options = {field.name: getattr(args, field.name) for field in fields(Settings) if hasattr(args, field.name)}
-    return Settings(**{**options, "notify": notify}, api_key=os.environ["DD_API_KEY"], app_key=os.environ["DD_APP_KEY"])
-
-
-def required_notify(args) -> str:
-    if args.notify is None:
-        raise UsageError(
-            f"--notify is required for {args.command}: pass the handle to notify, e.g. --notify @alice@example.com "
-            "(or set MY_METRIC_NOTIFY)."
-        )
-    return args.notify
+    return Settings(**{**options, "notify": notify or "@your-handle"}, **({} if offline else keys))
 
 
 def with_datadog(settings: Settings, out, work):
@@ -199,13 +184,11 @@ def with_datadog(settings: Settings, out, work):
 
 def first_judged_year(assets: Assets) -> int:
     """The first year every stored recurrence has started before (a year before its anchor is half unmuted)."""
-    starts = [
-        str(item.get("start", ""))[:4]
-        for payload in assets.downtimes.values()
-        for item in (((payload.get("data") or {}).get("attributes") or {}).get("schedule") or {}).get("recurrences", [])
-        if isinstance(item, dict)
-    ]
-    return max((int(year) + 1 for year in starts if year.isdigit()), default=2)
+    try:
+        schedules = [payload["data"]["attributes"]["schedule"] for payload in assets.downtimes.values()]
+        return 1 + max(int(item["start"][:4]) for schedule in schedules for item in schedule["recurrences"])
+    except (KeyError, TypeError, ValueError):
+        return 2  # unreadable: the validation names what is wrong
 
 
 def valid_assets(args, out) -> Assets | None:
@@ -213,20 +196,14 @@ def valid_assets(args, out) -> Assets | None:
     from my_metric_provisioning.rules import validate_all
 
     assets = Assets.load(resolve_integration_dir(args.assets_dir))
-    year = getattr(args, "year", None) or this_year(args.timezone)
-    first = first_judged_year(assets)
+    year, first = getattr(args, "year", None) or this_year(args.timezone), first_judged_year(assets)
     if year < first:
-        raise UsageError(
-            f"--year {year}: the stored downtimes start in {first - 1}, so their coverage can be judged from "
-            f"{first} on; give --year {first} or later."
-        )
+        raise UsageError(f"--year {year}: the stored downtimes start in {first - 1}; give --year {first} or later.")
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
-    checked = (
-        f"dashboard, monitor, manifest and {len(assets.downtimes)} downtimes "
-        f"(coverage in {args.timezone} over {year}, minute by minute)"
-    )
+    checked = f"dashboard, monitor, manifest and {len(assets.downtimes)} downtimes (coverage in {args.timezone} over "
+    checked += f"{year}, minute by minute)"
     print(f"{len(findings)} problem(s) in {checked}." if findings else f"OK: {checked} are valid.", file=out)
     return None if findings else assets
 
@@ -252,8 +229,7 @@ def plan(args, out):
     """show what apply would change in the org, object by object (exit 4 when there is a change)"""
     from my_metric_provisioning.reconcile import Reconciler
 
-    settings = settings_of(args, required_notify(args))
-    assets = valid_assets(args, out)
+    settings, assets = settings_of(args), valid_assets(args, out)
     if not assets:
         return 1
     changes = with_datadog(settings, out, lambda provisioner: Reconciler(provisioner, assets).plan())
@@ -272,11 +248,7 @@ def apply(args, out):
     from my_metric_provisioning.rules import check_monitor_notifies
     from my_metric_provisioning.snapshot import dashboard_url, now_utc
 
-    if args.dry_run:
-        settings = Settings(notify=args.notify or "@your-handle", timezone=args.timezone, site=args.site)
-    else:
-        settings = settings_of(args, required_notify(args))
-    assets = valid_assets(args, out)
+    settings, assets = settings_of(args), valid_assets(args, out)
     if not assets:
         return 1
     sent = desired_payloads(assets, settings, "<id of the monitor>", current_time(settings.timezone))
@@ -327,21 +299,21 @@ def destroy(args, out):
 )
 def snapshot(args, out):
     """snapshot the my_metric graph over the last minutes and @-mention a handle with it"""
-    notify = required_notify(args)
-    settings = None if args.dry_run else settings_of(args, notify)
-    assets = valid_assets(args, out)
-    if not assets:
-        return 1
     from my_metric_provisioning.snapshot import my_metric_graph, take
 
-    graph = my_metric_graph(assets)
+    settings, assets = settings_of(args), valid_assets(args, out)
+    if not assets:
+        return 1
+    title, query = my_metric_graph(assets)
     if args.dry_run:
-        print(f"Offline preview: snapshot {graph.query!r} ({graph.title}) over the past {args.minutes} minutes, then "
-              f"an event @-mentioning {notify} with its link.", file=out)  # fmt: skip
+        print(f"Offline preview: snapshot {query!r} ({title}) over the past {args.minutes} minutes, then an event "
+              f"@-mentioning {settings.notify} with its link.", file=out)  # fmt: skip
         return 0
-    result = with_datadog(settings, out, lambda provisioner: take(provisioner, assets, notify, args.minutes))
+    result = with_datadog(settings, out, lambda provisioner: take(provisioner, assets, settings.notify, args.minutes))
     print(f"snapshot: {result['snapshot_url']}", file=out)
-    print(f"notified {notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out)
+    print(
+        f"notified {settings.notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out
+    )
     return 0
 
 
