@@ -1,19 +1,10 @@
-"""`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes.
+"""`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes (README: "What `apply`
+does").
 
-Identity. The monitor is the one tagged MANAGED_BY (the server-side `monitor_tags` filter of GET /api/v1/monitor
-finds it whatever its name); it records, as tags, the ids of the dashboard and downtimes apply made, and each of
-them is used only while it carries its marker. Reading the org therefore costs one monitor listing and one GET per
-other object, whatever the org holds.
-
-Difference. An object differs when a value apply would send differs from the live one at the same path. Keys the
-server adds (ids, timestamps, creator, defaults it fills in) are not looked at, nor the order of keys or of tags;
-a downtime recurrence whose live start is an earlier occurrence of the same rule is the same recurrence.
-
-Creates. A POST is never retried blindly: after an answer that may hide a create (5xx, timeout, reset) the object
-is looked up by its marker and adopted. While a run creates objects its id is on the monitor (`creating` tag);
-another run waits for it to finish instead of creating the same objects. Two runs that both find no monitor both
-create one: each then lists the marked monitors, keeps the oldest (lowest id) and deletes the others, and the run
-whose monitor went waits for the other.
+Identity: the monitor tagged MANAGED_BY, found by the server-side `monitor_tags` filter whatever its name, records
+on itself the ids of the dashboard and downtimes apply made; each is used only while it carries its marker. Reading
+the org costs one monitor listing and one GET per other object, whatever the org holds. A create is never retried
+blindly: after an answer that may hide one (5xx, timeout, reset) the object is looked up by its marker and adopted.
 """
 
 from __future__ import annotations
@@ -47,13 +38,12 @@ from my_metric_provisioning.provision import (
 from my_metric_provisioning.strict import to_model
 
 RECORD_PREFIX = "my-metric-provision-"
-CREATING = "creating"
 STALE_AFTER = 120  # seconds after which a `creating` tag is a run that died, not one still working
 POLL_SECONDS = 0.5
 UNLISTED_TRIES = 20  # polls for a monitor just created to appear in the filtered listing
 PAGE = 100
 INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
-ACTIONS = ("create", "missing", "update", "cancel", "unchanged", "adopt")  # adopt: apply found it made after all
+LOCK = f"{RECORD_PREFIX}creating:"  # the monitor's tag while a run creates objects: `<LOCK><run>-<unix time>`
 _ABSENT = object()
 
 
@@ -67,15 +57,9 @@ class Difference:
 
 def describe(difference: Difference) -> str:
     """`path: live -> to send`, each value as JSON cut to 200 characters, `(absent)` for a missing one."""
-    live, sent = (
-        "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
-        for value in (difference.live, difference.sent)
-    )
-    return f"{difference.path}: {_cut(live)} -> {_cut(sent)}"
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= 200 else text[:197] + "..."
+    shown = ["(absent)" if v is _ABSENT else json.dumps(v, sort_keys=True) for v in (difference.live, difference.sent)]
+    live, sent = (text if len(text) <= 200 else text[:197] + "..." for text in shown)
+    return f"{difference.path}: {live} -> {sent}"
 
 
 def differences(sent, live, path: str = "$") -> list[Difference]:
@@ -124,7 +108,7 @@ def same_recurrence_starts(sent: dict, live: dict) -> dict:
 @dataclass
 class Change:
     kind: str  # "monitor", "dashboard", "downtime <name>"
-    action: str  # one of ACTIONS
+    action: str  # create, missing, update, cancel, unchanged; adopt: apply found it made after all
     object_id: object = None
     sent: dict | None = None
     differences: list[Difference] = field(default_factory=list)
@@ -149,12 +133,9 @@ def record_key(kind: str) -> str:
 
 
 def records_of(tags) -> dict[str, str]:
-    found = {}
-    for tag in tags or []:
-        key, _, value = tag.removeprefix(RECORD_PREFIX).partition(":")
-        if tag.startswith(RECORD_PREFIX) and key != CREATING and value:
-            found[key] = value
-    return found
+    """{record key: id} from the monitor's `my-metric-provision-<key>:<id>` tags."""
+    ours = (t.removeprefix(RECORD_PREFIX) for t in tags or [] if t.startswith(RECORD_PREFIX) and not t.startswith(LOCK))
+    return {key: value for key, _, value in (tag.partition(":") for tag in ours) if value}
 
 
 def record_tags(records: dict[str, str]) -> list[str]:
@@ -162,13 +143,13 @@ def record_tags(records: dict[str, str]) -> list[str]:
 
 
 def lock_tag(run: str) -> str:
-    return f"{RECORD_PREFIX}{CREATING}:{run}-{int(time.time())}"
+    return f"{LOCK}{run}-{int(time.time())}"
 
 
 def foreign_lock(tags, run: str) -> str | None:
     """The run id of another apply creating objects right now, from the monitor's `creating` tag."""
     for tag in tags or []:
-        if tag.startswith(f"{RECORD_PREFIX}{CREATING}:"):
+        if tag.startswith(LOCK):
             owner, _, started = tag.rpartition(":")[2].rpartition("-")
             fresh = started.isdigit() and time.time() - int(started) < STALE_AFTER
             if owner != run and fresh:
@@ -246,13 +227,11 @@ class Reconciler:
         changes = []
         for kind, payload in sent.items():
             if kind == "monitor":
-                live = None
-                if monitor:
-                    live = {**monitor, "tags": [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)]}
                 object_id = monitor and monitor["id"]
+                live = monitor and {**monitor, "tags": [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)]}
             else:
                 object_id = records.get(record_key(kind))
-                live = self.live(kind, object_id, monitor_id) if monitor and object_id else None
+                live = self.live(kind, object_id, monitor_id) if object_id else None
             change = compare(kind, payload, live, object_id)
             if change:
                 changes.append(change)
@@ -269,7 +248,7 @@ class Reconciler:
             monitor, made_it = self._settled_monitor()
             changes = self.changes(monitor)
             # a `creating` tag left by a run that died: what it made may be unrecorded, so look before creating
-            stale = not made_it and any(t.startswith(f"{RECORD_PREFIX}{CREATING}:") for t in monitor["tags"])
+            stale = not made_it and any(t.startswith(LOCK) for t in monitor["tags"])
             creates = any(change.action in ("create", "missing") for change in changes)
             if made_it or not creates or self._took_lock(monitor):
                 break
@@ -297,7 +276,10 @@ class Reconciler:
         self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
         self.provisioner.sleep(POLL_SECONDS)
         monitor["tags"] = self.call("monitor", "read", self.monitors.get_monitor, monitor["id"])["tags"]
-        return any(tag.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for tag in monitor["tags"])
+        return self._mine(monitor["tags"])
+
+    def _mine(self, tags) -> bool:
+        return any(tag.startswith(f"{LOCK}{self.run}-") for tag in tags)
 
     def _release(self, monitor, records):
         try:
@@ -327,29 +309,27 @@ class Reconciler:
             self.call("downtime", "cancel", self.downtimes.cancel_downtime, change.object_id, missing_ok=True)
             records.pop(key, None)
         elif change.action in ("create", "missing"):
-            known = set(records.values())
-            found = self.scan(change.kind, monitor_id, known) if look_first else None
-            if found:
-                change.action = "adopt"
-                self.log(f"adopted {change.kind} {found}: made by an apply that stopped before recording it")
-            records[key] = change.object_id = found or self._create(change, monitor_id, known)
+            records[key] = change.object_id = self._create(change, monitor_id, set(records.values()), look_first)
 
-    def _create(self, change: Change, monitor_id, known):
-        kind = "dashboard" if change.kind == "dashboard" else "downtime"
-        if kind == "dashboard":
-            create, body = self.dashboards.create_dashboard, to_model(change.sent, Dashboard)
-        else:
-            create, body = self.downtimes.create_downtime, to_model(change.sent, DowntimeCreateRequest)
-        try:
-            answer = self.call(kind, "create", create, body)
-        except ProvisioningError as error:
-            found = self.scan(change.kind, monitor_id, known) if error.maybe_sent else None
-            if not found:
-                raise
-            change.action = "adopt"
-            self.log(f"adopted {change.kind} {found}: Datadog made it although its answer was an error")
-            return found
-        return answer["id"] if kind == "dashboard" else answer["data"]["id"]
+    def _create(self, change: Change, monitor_id, known, look_first: bool):
+        """The new object's id; or the id of the one found by its marker, adopted: made by a run that died before
+        recording it (`look_first`), or by this create although its answer was an error."""
+        found = self.scan(change.kind, monitor_id, known) if look_first else None
+        if not found:
+            if change.kind == "dashboard":
+                create, body = self.dashboards.create_dashboard, to_model(change.sent, Dashboard)
+            else:
+                create, body = self.downtimes.create_downtime, to_model(change.sent, DowntimeCreateRequest)
+            try:
+                answer = self.call(change.kind.split()[0], "create", create, body)
+                return answer["id"] if change.kind == "dashboard" else answer["data"]["id"]
+            except ProvisioningError as error:
+                found = error.maybe_sent and self.scan(change.kind, monitor_id, known)
+                if not found:
+                    raise
+        change.action = "adopt"
+        self.log(f"adopted {change.kind} {found}: made by an apply whose answer was lost")
+        return found
 
     def _settled_monitor(self) -> tuple[dict, bool]:
         """The managed monitor, once no other run is creating objects; True if this run made it.
@@ -367,11 +347,9 @@ class Reconciler:
             if not monitors:
                 unlisted += 1
                 if unlisted > UNLISTED_TRIES:
-                    raise ProvisioningError(
-                        f"the monitor this run created is not in GET /api/v1/monitor?monitor_tags={MANAGED_BY} "
-                        f"at {self.provisioner.host} after {UNLISTED_TRIES * POLL_SECONDS:g} s. Re-run in a minute: "
-                        "the next run finds it instead of creating another."
-                    )
+                    waited = f"{self.provisioner.host} after {UNLISTED_TRIES * POLL_SECONDS:g} s"
+                    raise ProvisioningError(f"the monitor this run created is not in the monitor_tags listing of "
+                                            f"{waited}. Re-run in a minute: the next run finds it.")  # fmt: skip
                 self.provisioner.sleep(POLL_SECONDS)
                 continue
             if created and unlisted >= 0:
@@ -379,7 +357,7 @@ class Reconciler:
                 for other in monitors[1:]:
                     self.call("monitor", "delete", self.monitors.delete_monitor, other["id"], missing_ok=True)
                     self.log(f"deleted monitor {other['id']}: a second apply made one at the same moment")
-                if any(t.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for t in monitors[0]["tags"]):
+                if self._mine(monitors[0]["tags"]):
                     return monitors[0], True
             monitor = monitors[0]
             owner = foreign_lock(monitor["tags"], self.run)
@@ -396,9 +374,7 @@ class Reconciler:
         try:
             self.call("monitor", "create", self.monitors.create_monitor, body)
         except ProvisioningError as error:
-            mine = f"{RECORD_PREFIX}{CREATING}:{self.run}-"
-            made = error.maybe_sent and any(t.startswith(mine) for m in self.managed_monitors() for t in m["tags"])
-            if not made:
+            if not (error.maybe_sent and any(self._mine(m["tags"]) for m in self.managed_monitors())):
                 raise
             self.log("the monitor was made although Datadog's answer was an error: using it")
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
+from my_metric_provisioning.provision import MANAGED_BY
 
 REPO_INTEGRATION = default_integration_dir()
 # A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
@@ -48,6 +49,14 @@ def reported(out) -> dict[str, tuple[str, str]]:
         ):
             found[match.group(2)] = (match.group(1), match.group(3) or match.group(4))
     return found
+
+
+def managed(fake):
+    """How many dashboards, monitors and active downtimes carry the marker."""
+    dashboards = [d for d in fake.dashboards.values() if MANAGED_BY in d.get("description", "")]
+    monitors = [m for m in fake.monitors.values() if MANAGED_BY in m.get("tags", [])]
+    downtimes = [d for d in fake.active_downtimes() if MANAGED_BY in d["attributes"]["message"]]
+    return len(dashboards), len(monitors), len(downtimes)
 
 
 def writes(fake) -> int:

@@ -206,19 +206,6 @@ def test_a_network_failure_names_the_host_and_the_cause(fake_keys, tmp_path, cas
     assert_short_failure(code, out, url, fake_keys, "list the monitor", *expected)
 
 
-def test_unreachable_address_names_the_systems_reason(fake_keys):
-    # A TCP connection to the broadcast address fails at once with the system's own reason ("Network is unreachable")
-    try:
-        socket.create_connection(("255.255.255.255", 9), timeout=5).close()
-        pytest.skip("this system connects to the broadcast address")
-    except (ConnectionRefusedError, TimeoutError) as error:
-        pytest.skip(f"this system answers a connection to the broadcast address with {error!r}")
-    except OSError as error:
-        system_reason = error.strerror
-    code, out = cli("apply", "--notify", "@ops@example.com", "--api-url", "http://255.255.255.255:9", *NO_RETRY)
-    assert_short_failure(code, out, "255.255.255.255:9", fake_keys, system_reason)
-
-
 def without_a_system_reason():
     """What urllib3 raises when a name resolves to no address at all: no errno, no strerror."""
     connection = urllib3.connection.HTTPConnection("127.0.0.1", 8443)

@@ -9,17 +9,10 @@ import urllib.request
 import pytest
 from my_metric_provisioning.provision import MANAGED_BY
 
-from .common import LARGE_ORG, apply, destroy, plan, requests_of
+from .common import LARGE_ORG, apply, destroy, managed, plan, requests_of
 from .fake_datadog import FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
-
-
-def managed(fake):
-    dashboards = [d for d in fake.dashboards.values() if MANAGED_BY in d.get("description", "")]
-    monitors = [m for m in fake.monitors.values() if MANAGED_BY in m.get("tags", [])]
-    downtimes = [d for d in fake.active_downtimes() if MANAGED_BY in d["attributes"]["message"]]
-    return len(dashboards), len(monitors), len(downtimes)
 
 
 def lifecycle(fake):

@@ -53,19 +53,6 @@ def test_a_dashboard_without_the_graph_names_the_file(assets):
         my_metric_graph(assets)
 
 
-@pytest.mark.parametrize(
-    "argv, expected",
-    [
-        (["snapshot", "--dry-run"], "--notify is required for snapshot"),
-        (["snapshot", "--dry-run", "--notify", "me@example.com"], "--notify 'me@example.com': give one handle"),
-        (["snapshot", "--dry-run", "--notify", NOTIFY, "--minutes", "0"], "--minutes"),
-    ],
-)
-def test_bad_input_names_the_field_and_fix(argv, expected):
-    code, out = cli(*argv)
-    assert code == 2 and expected in out
-
-
 def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch):
     monkeypatch.delenv("DD_API_KEY")
     monkeypatch.delenv("DD_APP_KEY")
@@ -73,18 +60,13 @@ def test_dry_run_needs_no_keys_and_touches_no_network(monkeypatch):
     assert code == 0 and QUERY in out and NOTIFY in out
 
 
-def test_403_on_the_snapshot_names_the_key_and_sends_nothing(fake, fake_keys):
-    fake.fail("GET", "/api/v1/graph/snapshot", 403)
+@pytest.mark.parametrize(
+    "method, path, key", [("GET", "/api/v1/graph/snapshot", "DD_APP_KEY"), ("POST", "/api/v1/events", "DD_API_KEY")]
+)
+def test_a_403_names_the_key_to_check_and_sends_no_event(fake, fake_keys, method, path, key):
+    fake.fail(method, path, 403)
     code, out = snapshot(fake)
-    assert code == 3 and "403 Forbidden" in out and "DD_APP_KEY" in out and "snapshot" in out
-    assert fake.events == []
-    assert_no_key(out, fake_keys)
-
-
-def test_403_on_the_event_names_the_api_key(fake, fake_keys):
-    fake.fail("POST", "/api/v1/events", 403)
-    code, out = snapshot(fake)
-    assert code == 3 and "403 Forbidden" in out and "DD_API_KEY" in out
+    assert code == 3 and "403" in out and key in out and fake.events == []
     assert_no_key(out, fake_keys)
 
 
@@ -94,13 +76,6 @@ def test_429_is_retried_but_an_event_answered_5xx_is_not_posted_twice(fake):
     code, out = snapshot(fake)
     assert code == 3 and "503" in out and "post the event" in out
     assert fake.count("GET", "/api/v1/graph/snapshot") == 2 and len(fake.events) == 1
-
-
-def test_429_after_all_retries_says_to_wait(fake, fake_keys):
-    fake.fail("GET", "/api/v1/graph/snapshot", 429, times=3, headers={"X-RateLimit-Reset": "0"})
-    code, out = snapshot(fake)
-    assert code == 3 and "429" in out and fake.events == []
-    assert_no_key(out, fake_keys)
 
 
 def test_the_local_api_checks_what_it_receives(fake):
@@ -137,15 +112,7 @@ def test_apply_prints_the_dashboard_url_on_the_past_5_minutes(fake):
 
 
 @pytest.mark.parametrize(
-    "site, host",
-    [
-        ("datadoghq.com", "app.datadoghq.com"),
-        ("datadoghq.eu", "app.datadoghq.eu"),
-        ("us3.datadoghq.com", "us3.datadoghq.com"),
-        ("us5.datadoghq.com", "us5.datadoghq.com"),
-        ("ap1.datadoghq.com", "ap1.datadoghq.com"),
-        ("ddog-gov.com", "app.ddog-gov.com"),
-    ],
+    "site, host", [("datadoghq.eu", "app.datadoghq.eu"), ("us3.datadoghq.com", "us3.datadoghq.com")]
 )
 def test_dashboard_url_uses_the_sites_web_host(site, host):
     assert app_host(site) == host
