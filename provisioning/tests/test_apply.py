@@ -9,19 +9,7 @@ import pytest
 from my_metric_provisioning import provision
 from my_metric_provisioning.reconcile import RECORD_PREFIX, Reconciler, records_of
 
-from .common import (
-    FAST,
-    NOTIFY,
-    WEEKNIGHT,
-    apply,
-    assert_no_key,
-    cli,
-    destroy,
-    integration_copy,
-    managed,
-    reported,
-    writes,
-)
+from .common import NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, managed, reported, writes
 from .fake_datadog import PAST_START, FakeDatadog
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
@@ -65,29 +53,6 @@ def test_a_monitor_renamed_in_the_ui_is_updated_not_duplicated(fake):
     assert code == 0, out
     assert reported(out)["monitor"] == ("updated", str(monitor_id)) and '"renamed by a colleague" ->' in out
     assert managed(fake) == (1, 1, 2) and monitor["name"] != "renamed by a colleague"
-
-
-def test_destroy_removes_only_what_apply_made(fake, fake_keys):
-    fake.dashboards["other-000-aaa"] = {"title": "my_metric - Overview", "description": "hand made", "widgets": []}
-    fake.monitors[999] = {"id": 999, "name": "someone else's", "query": "avg(last_5m):avg:x{*} > 1", "tags": []}
-    assert apply(fake)[0] == 0
-    code, out = destroy(fake)
-    assert code == 0, out
-    assert list(fake.dashboards) == ["other-000-aaa"] and list(fake.monitors) == [999]
-    assert fake.active_downtimes() == []
-    assert [action for action, _ in reported(out).values()] == ["canceled", "canceled", "deleted", "deleted"]
-    assert_no_key(out, fake_keys)
-    code, out = apply(fake)  # and the next apply makes everything anew
-    assert [action for action, _ in reported(out).values()] == ["created"] * 4 and managed(fake) == (1, 1, 2)
-
-
-def test_destroy_never_refuses_because_the_bundled_files_changed(fake, tmp_path):
-    assert apply(fake)[0] == 0
-    changed = integration_copy(tmp_path)
-    (changed / "assets" / "monitors" / "my_metric_high.json").write_text("{ not json")
-    code, out = cli("--assets-dir", str(changed), "destroy", "--api-url", fake.url, *FAST)
-    assert code == 0, out
-    assert managed(fake) == (0, 0, 0)
 
 
 @pytest.mark.parametrize("path, objects", [("/api/v1/monitor", 1), ("/api/v1/dashboard", 1), ("/api/v2/downtime", 2)])

@@ -5,7 +5,9 @@ import contextlib
 import functools
 import shutil
 import socket
+import socketserver
 import ssl
+import struct
 import subprocess
 import sys
 import threading
@@ -42,44 +44,32 @@ def run_command(*argv):
     return result.returncode, result.stdout + result.stderr
 
 
-class SilentServer:
-    """Accepts connections and never answers: the hang the timeouts exist for. With `end`, it reads the request
-    (or the TLS ClientHello), then ends the connection without answering: "reset" (TCP reset) or "close"."""
+class SilentServer(socketserver.ThreadingTCPServer):
+    """Accepts connections and never answers: the hang the timeouts exist for. With `end`, it reads the request (or
+    the TLS ClientHello), then ends the connection without answering: "reset" (a TCP reset) or "close"."""
+
+    daemon_threads = True
+
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self):
+            while self.request.recv(65536) and not self.server.end:
+                pass
+            if self.server.end == "reset":  # SO_LINGER 0: closing sends a TCP reset
+                self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.server.client_left.set()
 
     def __init__(self, end=None):
-        self.end = end
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.connections = []
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-
-    def _serve(self):
-        while True:
-            try:
-                connection, _ = self.sock.accept()
-            except OSError:  # the listening socket was shut down: the test is over
-                return
-            with self.lock:
-                self.connections.append(connection)
-            if self.end:
-                with contextlib.suppress(OSError):  # the test may end (and close it) meanwhile
-                    connection.recv(65536)
-                    if self.end == "reset":  # SO_LINGER 0: close() sends a TCP reset
-                        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
-                    connection.close()
+        self.end, self.client_left = end, threading.Event()
+        super().__init__(("127.0.0.1", 0), self.Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
     def __enter__(self):
-        self.thread.start()
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         return self
 
     def __exit__(self, *exc):
-        self.sock.shutdown(socket.SHUT_RDWR)  # wakes the accept() that close() alone would leave blocked
-        self.sock.close()
-        self.thread.join()
-        with self.lock:
-            for connection in self.connections:
-                connection.close()
+        self.shutdown()
+        self.server_close()
 
 
 class AnswerServer(LocalServer):
@@ -283,8 +273,4 @@ def test_no_attempt_outlives_the_deadline(fake_keys):
         argv = ["destroy", "--api-url", server.url, "--read-timeout", "600", "--deadline", "1", *NO_RETRY]
         code, out = returned(cli, *argv)
         assert_short_failure(code, out, server.url, fake_keys, "deadline", "1 s")
-        with server.lock:
-            [connection] = server.connections
-        connection.settimeout(60)  # a guard against a hang: the client ends the connection about at the deadline
-        while connection.recv(65536):  # the request, then the end of the stream
-            pass
+        assert server.client_left.wait(60)  # the client ended the connection about at the deadline
