@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 import sys
 from dataclasses import fields
 from datetime import datetime
@@ -63,12 +64,15 @@ class Timezone(click.ParamType):
             self.fail(f"{value!r}: not an IANA timezone ({hint}).", param, ctx)
 
 
-class Handle(click.ParamType):
-    name = "@handle"
+class Matching(click.ParamType):
+    """A string that matches `pattern`, else refused with what to give."""
+
+    def __init__(self, name: str, pattern: str, give: str):
+        self.name, self.pattern, self.give = name, pattern, give
 
     def convert(self, value, param, ctx):
-        if not value.startswith("@") or " " in value or len(value) < 2:
-            self.fail(f"{value!r}: give one handle starting with @, e.g. @alice@example.com or @slack-ops.", param, ctx)
+        if not re.fullmatch(self.pattern, value):
+            self.fail(f"{value!r}: give {self.give}.", param, ctx)
         return value
 
 
@@ -81,22 +85,10 @@ class Site(click.ParamType):
         bare = value.strip().removeprefix("https://").removeprefix("http://").strip("/")
         bare = bare.removeprefix("app.").removeprefix("api.")
         hint = f"did you mean {bare!r}?" if bare in KNOWN_SITES else did_you_mean(bare or value, KNOWN_SITES, n=1)
+        sites = f"the site name only (--site or DD_SITE), one of: {', '.join(KNOWN_SITES)}"
         self.fail(
-            f"{value!r}: not a Datadog site{f' ({hint})' if hint else ''}. Give the site name only (--site or "
-            f"DD_SITE), one of: {', '.join(KNOWN_SITES)}; or --api-url for a proxy or a test server.",
-            param,
-            ctx,
+            f"{value!r}: not a Datadog site{f' ({hint})' if hint else ''}. Give {sites}; or --api-url.", param, ctx
         )
-
-
-class BaseUrl(click.ParamType):
-    name = "url"
-
-    def convert(self, value, param, ctx):
-        scheme, _, rest = value.partition("://")
-        if scheme not in ("http", "https") or not rest:
-            self.fail(f"{value!r}: give a base URL such as https://proxy.example.com:8443.", param, ctx)
-        return value
 
 
 class Finite(click.FloatRange):
@@ -112,11 +104,16 @@ class Finite(click.FloatRange):
 SECONDS = Finite(min=0, min_open=True)
 YEAR = click.IntRange(2, 9998)  # datetime's last year is 9999, and proving a year's coverage reads into the next one
 ASSETS_DIR = click.option("--assets-dir", help=f"the my_metric integration directory (default: ${ASSETS_DIR_ENV})")
-NOTIFY = click.option("--notify", type=Handle(), envvar="MY_METRIC_NOTIFY", help="the handle to notify, e.g. @a@b.c")
+HANDLE = Matching("@handle", r"@\S+", "one handle starting with @, e.g. @alice@example.com or @slack-ops")
+NOTIFY = click.option("--notify", type=HANDLE, envvar="MY_METRIC_NOTIFY", help="the handle to notify, e.g. @a@b.c")
 DRY_RUN = click.option("--dry-run", is_flag=True, help="print what would be sent, offline: no network, no keys")
 NETWORK = [
     click.option("--site", type=Site(), envvar="DD_SITE", default="datadoghq.com", show_envvar=True),
-    click.option("--api-url", type=BaseUrl(), help="send requests to this base URL instead (a proxy or a test server)"),
+    click.option(
+        "--api-url",
+        type=Matching("url", r"https?://\S+", "a base URL such as https://proxy.example.com:8443"),
+        help="send requests to this base URL instead (a proxy or a test server)",
+    ),
     click.option("--max-retries", type=click.IntRange(0, 100), default=3, help="retries on 429, 5xx"),
     click.option("--retry-backoff", type=Finite(min=0), default=2.0, help="backoff factor, seconds"),
     click.option("--connect-timeout", type=SECONDS, default=Settings.connect_timeout, help="seconds"),

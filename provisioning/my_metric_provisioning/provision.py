@@ -1,9 +1,6 @@
-"""The Datadog side of provisioning: the payloads apply sends, the client, and what a failed call means.
-
-Every call goes through `Provisioner.call`, which answers the JSON Datadog sent (the client is told not to build
-models of answers: comparing with what apply sends needs the JSON, and building dashboard models is slow) and turns
-every failure into a `ProvisioningError` naming the object, the action and the host.
-"""
+"""The Datadog side of provisioning: the payloads apply sends, the client, and what a failed call means. Every call
+goes through `Provisioner.call`, which answers the JSON Datadog sent (comparing with what apply sends needs the JSON,
+and building dashboard models is slow) and turns every failure into a `ProvisioningError` naming host and cause."""
 
 from __future__ import annotations
 
@@ -15,10 +12,10 @@ from datetime import datetime
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-import urllib3.exceptions
 from datadog_api_client import ApiClient, Configuration
 from datadog_api_client.exceptions import ApiException, ApiTypeError, ApiValueError, NotFoundException
 from datadog_api_client.rest import ClientRetry
+from urllib3 import exceptions as net
 
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import LEAD, catch_up_window, next_start
@@ -130,10 +127,9 @@ def configuration(settings: Settings) -> Configuration:
     config.api_key["appKeyAuth"] = settings.app_key
     config.request_timeout = (settings.connect_timeout, settings.read_timeout)
     config.preload_content = False  # answers stay JSON (see the module's docstring)
-    config.enable_retry = True
-    config.max_retries = settings.max_retries
-    # The client's own policy has a backoff floor of 2 s; same retry class, configurable factor.
-    # allowed_methods: the methods urllib3 may send again after a connection error during the request
+    config.enable_retry, config.max_retries = True, settings.max_retries
+    # The client's own policy has a backoff floor of 2 s. allowed_methods: those urllib3 may send again after a
+    # connection error during the request.
     config.retry_policy = NoRetryOfCreates(
         total=settings.max_retries,
         backoff_factor=settings.retry_backoff,
@@ -145,25 +141,13 @@ def configuration(settings: Settings) -> Configuration:
 NOT_THE_API = "A proxy, captive portal or web page answered, not the Datadog API: check --api-url / --site"
 # A network failure: (what urllib3 raised, the cause, what to check); the first that matches counts. A
 # NameResolutionError is a NewConnectionError, which is a ConnectTimeoutError: hence the order.
-NETWORK_FAILURES = (
-    (urllib3.exceptions.NameResolutionError, "cannot resolve the host name", "Check --site / DD_SITE or --api-url"),
-    (urllib3.exceptions.NewConnectionError, "cannot connect ({why})", "Check --api-url (host and port), the network"),
-    (
-        urllib3.exceptions.ConnectTimeoutError,
-        "no connection within the connect timeout of {settings.connect_timeout:g} s",
-        "Check the network and firewall, or raise --connect-timeout",
-    ),
-    (
-        urllib3.exceptions.ReadTimeoutError,
-        "no answer within the read timeout of {settings.read_timeout:g} s",
-        "Re-run later, or raise --read-timeout if the link is slow",
-    ),
-    (urllib3.exceptions.SSLError, "the TLS handshake failed", "Check --api-url / --site and any TLS-inspecting proxy"),
-    (
-        (urllib3.exceptions.ProtocolError, ConnectionError),
-        "the connection was closed or reset",
-        "Re-run the same command: it resumes, nothing is duplicated",
-    ),
+NETWORK_FAILURES = (  # {s}: the settings
+    (net.NameResolutionError, "cannot resolve the host name", "Check --site / DD_SITE or --api-url"),
+    (net.NewConnectionError, "cannot connect ({why})", "Check --api-url (host and port), the network"),
+    (net.ConnectTimeoutError, "no connection in {s.connect_timeout:g} s", "Check the network, or --connect-timeout"),
+    (net.ReadTimeoutError, "no answer within the read timeout of {s.read_timeout:g} s", "Re-run, or --read-timeout"),
+    (net.SSLError, "the TLS handshake failed", "Check --api-url / --site and any TLS-inspecting proxy"),
+    ((net.ProtocolError, ConnectionError), "the connection was closed or reset", "Re-run: nothing is duplicated"),
 )
 NOT_TLS = "The host does not speak TLS on that port: use an http:// --api-url, or the right port"
 TLS_FAILURES = {  # words of the TLS library's reason (OpenSSL 3.2 and later: "record layer failure", urllib3 #3271)
@@ -207,21 +191,21 @@ def server_errors(exc: ApiException, limit: int = 300) -> str:
 
 def network_failure(exc: Exception, settings: Settings) -> tuple[str, str]:
     """(cause, what to check) for a failure to reach or talk to the host."""
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    reason = exc.reason if isinstance(exc, net.MaxRetryError) else exc
     for kinds, cause, check in NETWORK_FAILURES:
         if isinstance(reason, kinds):
             why = getattr(reason.__cause__ or reason.__context__, "strerror", None) or "network error"
-            if isinstance(reason, urllib3.exceptions.SSLError):
+            if isinstance(reason, net.SSLError):
                 check = next((hint for words, hint in TLS_FAILURES.items() if words in str(reason)), check)
-            return cause.format(why=why, settings=settings), check
+            return cause.format(why=why, s=settings), check
     return f"cannot talk to the host ({type(reason).__name__})", "Check --api-url / --site and the network"
 
 
 def maybe_sent(exc: Exception) -> bool:
     if isinstance(exc, ApiException):
         return not exc.status or exc.status >= 500 or exc.status == 408
-    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    return not isinstance(reason, (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.SSLError))
+    reason = exc.reason if isinstance(exc, net.MaxRetryError) else exc
+    return not isinstance(reason, (net.ConnectTimeoutError, net.SSLError))
 
 
 class Provisioner:
@@ -240,11 +224,9 @@ class Provisioner:
         self.client.close()
 
     def within_deadline(self, operation):
-        """Run `operation` and give up after settings.deadline seconds, retries and waits included.
-
-        It runs in a worker thread so that nothing (a slow DNS answer, a retry wait) can hold the command past
-        the deadline; once given up, the worker sends no further request.
-        """
+        """`operation()`, given up after settings.deadline seconds, retries and waits included: it runs in a worker
+        thread so that nothing (a slow DNS answer, a retry wait) holds the command longer; once given up, the
+        worker sends no further request."""
         self._deadline_at = time.monotonic() + self.settings.deadline
         result: dict = {}
 
@@ -262,7 +244,7 @@ class Provisioner:
             raise self._deadline_error()
         if "error" in result:
             raise result["error"]
-        return result.get("value")
+        return result["value"]
 
     def _failure(self, cause: str, check: str, action: str, kind: str) -> ProvisioningError:
         where = self.settings.api_url or self.host
@@ -300,10 +282,10 @@ class Provisioner:
             if exc.status or "SSLError" not in str(exc.reason):
                 error = self._failure(*http_failure(exc, kind, self.settings), action, kind)
             else:  # the client's own report of a TLS failure, as a status-0 ApiException
-                reason = urllib3.exceptions.SSLError(str(exc.reason))
+                reason = net.SSLError(str(exc.reason))
                 error = self._failure(*network_failure(reason, self.settings), action, kind)
             error.maybe_sent = maybe_sent(exc)
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+        except (net.HTTPError, OSError) as exc:
             if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
                 raise self._deadline_error() from None  # cut short by the deadline, not by its own timeout
             error = self._failure(*network_failure(exc, self.settings), action, kind)
