@@ -27,37 +27,29 @@ def assets_never_read(monkeypatch):
 
 BAD_OPTIONS = [  # what is given, then what the one line must name: the option, and the value or the fix
     (["--timezone", "Mars/Base", "apply", "--dry-run"], ["--timezone", "Mars/Base", "IANA"]),
-    (["--timezone", "Mars/Base", "validate"], ["--timezone", "Mars/Base"]),
     (["apply", "--dry-run", "--notify", "@a", "--timezone", "Mars/Base"], ["--timezone", "Mars/Base"]),
     (["validate", "--timezone", "Moon"], ["--timezone", "Moon"]),
     (["--timezone", "", "destroy"], ["--timezone", "''"]),
     (["--timezone", "europe/paris", "apply", "--dry-run"], ["--timezone", "Europe/Paris"]),
     (["apply", "--dry-run", "--notify", "me"], ["--notify", "'me'", "@"]),
-    (["apply", "--notify", "@"], ["--notify", "'@'"]),
     (["apply", "--notify", "@a @b"], ["--notify", "'@a @b'"]),
     (["apply", *NO_NETWORK], ["--notify", "MY_METRIC_NOTIFY"]),
     (["apply", "--dry-run", "--max-retries", "-1"], ["--max-retries", "range"]),
     (["destroy", "--retry-backoff", "-2"], ["--retry-backoff", "range"]),
     (["apply", "--dry-run", "--connect-timeout", "0"], ["--connect-timeout", "range"]),
-    (["destroy", "--read-timeout", "-1"], ["--read-timeout", "range"]),
     (["apply", "--dry-run", "--read-timeout", "nan"], ["--read-timeout", "finite"]),
-    (["apply", "--dry-run", "--deadline", "0"], ["--deadline", "range"]),
     (["apply", "--dry-run", "--deadline", "soon"], ["--deadline", "soon"]),
     (["apply", "--dry-run", "--notfy", "@a"], ["--notfy"]),
-    (["validate", "--year", "next"], ["--year", "next"]),
     (["validate", "--year", "99999"], ["--year", "range"]),
     (["calendar", "--output", "x.png", "--year", "0"], ["--year", "range"]),
     (["forecast", "--target-warnings-per-week", "-5"], ["--target-warnings-per-week", "range"]),
-    (["forecast", "--target-warnings-per-week", "5", "--target-alerts-per-week", "0"], ["--target-alerts-per-week"]),
     (["deploy"], ["deploy"]),
     ([], ["validate", "plan", "apply", "destroy"]),
     (["apply", "--notify", "@a", "--api-url", "ftp://example.com"], ["--api-url", "ftp://example.com"]),
     (["--assets-dir", "/nonexistent", "validate"], ["--assets-dir", "/nonexistent", "manifest.json"]),
     (["plan", *NO_NETWORK], ["--notify"]),
     (["snapshot", *NO_NETWORK], ["--notify"]),
-    (["snapshot", "--notify", "me", *NO_NETWORK], ["--notify", "'me'"]),
     (["snapshot", "--notify", "@a", "--minutes", "0", *NO_NETWORK], ["--minutes", "range"]),
-    (["snapshot", "--notify", "@a", "--minutes", "99999", *NO_NETWORK], ["--minutes", "range"]),
     (["plan", "--notify", "@a", "--dry-run"], ["--dry-run"]),
     (["destroy", "--dry-run"], ["--dry-run"]),
 ]
@@ -116,39 +108,26 @@ def test_the_real_command_reports_usage_errors_on_stdout_with_exit_2():
 
 
 def test_options_after_the_command_win_over_those_before_it():
-    argv = [
-        "--timezone",
-        "Asia/Tokyo",
-        "apply",
-        "--dry-run",
-        "--notify",
-        "@a@example.com",
-        "--timezone",
-        "Europe/Paris",
-    ]
-    code, out = cli(*argv)
+    code, out = cli(
+        "--timezone", "Asia/Tokyo", "apply", "--dry-run", "--notify", "@a@b.c", "--timezone", "Europe/Paris"
+    )
     assert code == 0, out
-    assert '"timezone": "Europe/Paris"' in out and "Asia/Tokyo" not in out and "@a@example.com" in out
+    assert '"timezone": "Europe/Paris"' in out and "Asia/Tokyo" not in out and "@a@b.c" in out
 
 
-@pytest.mark.parametrize("argv", [["apply", "--dry-run"], ["--assets-dir", "{broken}", "validate"]])
-def test_a_reader_that_stops_early_gets_no_traceback(argv, tmp_path):
+@pytest.mark.parametrize("broken", [False, True], ids=["payloads", "findings"])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, broken):
     """`my-metric-provision ... | head -1`: the pipe is made as small as Linux allows so the command is
     still writing when the reader closes it."""
-    if "{broken}" in argv:
-        argv = [str(broken_assets(tmp_path)) if a == "{broken}" else a for a in argv]
+    argv = ["--assets-dir", str(broken_assets(tmp_path)), "validate"] if broken else ["apply", "--dry-run"]
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "my_metric_provisioning", *argv], stdout=write_end, stderr=subprocess.PIPE
-    )
+    command = [sys.executable, "-m", "my_metric_provisioning", *argv]
+    process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
-        first = reader.readline()
-    stderr = process.communicate(timeout=120)[1].decode()
-    assert first.strip()
-    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
-    assert process.returncode == 141
+        assert reader.readline().strip()
+    assert process.communicate(timeout=120)[1].decode() == "" and process.returncode == 141
 
 
 def broken_assets(tmp_path):

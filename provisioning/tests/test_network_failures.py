@@ -93,33 +93,6 @@ class AnswerServer(LocalServer):
         super().__init__(Handler)
 
 
-class FullBacklogServer:
-    """A listening socket whose queue is full, so the kernel drops every further attempt to connect (no answer at
-    all): what a firewall dropping packets looks like to the client."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(0)
-        self.url = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.waiting = []
-
-    def __enter__(self):
-        while len(self.waiting) <= 16:
-            connection = socket.socket()
-            connection.settimeout(0.5)
-            self.waiting.append(connection)
-            try:
-                connection.connect(self.sock.getsockname())
-            except TimeoutError:
-                return self
-        pytest.skip("this system accepts connections beyond a full listen queue")
-
-    def __exit__(self, *exc):
-        for connection in [*self.waiting, self.sock]:
-            connection.close()
-
-
 def self_signed(tmp_path):
     if shutil.which("openssl") is None:
         pytest.skip("needs the openssl command to make a certificate")
@@ -163,7 +136,6 @@ HTML = [("Content-Type", "text/html")]
 JSON = [("Content-Type", "application/json")]
 FAILURES = {  # what answers, options, what the failure names besides the host and the call
     "read timeout": (lambda _: url_of(SilentServer()), ["--read-timeout", "0.2"], ["read timeout", "0.2 s"]),
-    "connect timeout": (lambda _: url_of(FullBacklogServer()), ["--connect-timeout", "0.2"], ["--connect-timeout"]),
     "refused": (lambda _: nothing_listening(), [], ["refused", "--api-url"]),
     "unresolvable": (lambda _: contextlib.nullcontext("https://api.datadoghq.invalid"), [], ["resolve", "--site"]),
     "reset": (lambda _: url_of(SilentServer(end="reset")), [], ["reset", "re-run"]),
@@ -213,11 +185,12 @@ def without_a_system_reason():
         # OpenSSL 3.2 and later say "record layer failure" where they said WRONG_VERSION_NUMBER (urllib3 #3271)
         (urllib3.exceptions.SSLError("[SSL] record layer failure (_ssl.c:1000)"), "http://"),
         (without_a_system_reason(), "network error"),
+        (urllib3.exceptions.ConnectTimeoutError(None, "connect timed out"), "--connect-timeout"),
         # datadog_api_client/rest.py reports a TLS failure it does not retry as an ApiException of status 0
         (ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] self-signed (_ssl.c:1)"), "trusted"),
         (ApiException(status=0, reason="SSLError\n[SSL: TLSV1_ALERT_PROTOCOL_VERSION] (_ssl.c:1)"), "TLS"),
     ],
-    ids=["openssl 3.2 words", "no system reason", "client's untrusted", "client's other TLS"],
+    ids=["openssl 3.2 words", "no system reason", "connect timeout", "client's untrusted", "client's other TLS"],
 )
 def test_failures_only_a_real_network_makes_are_named_too(failure, expected):
     settings = provision.Settings(notify="@a", timezone=ZoneInfo("UTC"), api_url="https://127.0.0.1:8443")
