@@ -291,10 +291,10 @@ class Reconciler:
     def _write_monitor(self, monitor, sent, tags):
         body = {k: v for k, v in (sent or {}).items() if k in MonitorUpdateRequest.attribute_map.values()}
         body["tags"] = tags
-        answer = self.call(
+        self.call(
             "monitor", "update", self.monitors.update_monitor, monitor["id"], to_model(body, MonitorUpdateRequest)
         )
-        monitor["tags"] = (answer or {}).get("tags", tags)
+        monitor["tags"] = tags
 
     def _carry_out(self, change: Change, monitor_id, records: dict, look_first: bool):
         key = record_key(change.kind)
