@@ -23,11 +23,11 @@ from my_metric_provisioning.settings import KNOWN_SITES, ProvisioningError, Sett
 
 DEFAULT_TIMEZONE = "America/New_York"
 ASSETS_DIR_ENV = "MY_METRIC_ASSETS_DIR"
+TIMEZONE_HELP = "IANA timezone of the downtimes ($MY_METRIC_TIMEZONE); given after the command, it wins"
 CHANGES_EXIT = 4  # plan: there are changes to make (like `terraform plan -detailed-exitcode`'s 2, which is taken)
 BROKEN_PIPE_EXIT = 141  # 128 + SIGPIPE, what a shell reports for a tool the pipe's reader left behind
 PICTURES_EXTRA = (
-    "pip install 'my-metric-provisioning[pictures]' (from a checkout: pip install ../agent_standin -e '.[pictures]'; "
-    "the package's test environment from uv.lock has it)"
+    "pip install 'my-metric-provisioning[pictures]' (from a checkout: pip install ../agent_standin -e '.[pictures]')"
 )
 
 
@@ -135,7 +135,7 @@ def command(*options, talks_to_datadog=False):
             # run by `run` once click is done: click would turn a broken pipe into exit 1
             return lambda: function(SimpleNamespace(command=ctx.info_name, **given), ctx.obj["out"])
 
-        for option in reversed([ASSETS_DIR, click.option("--timezone", type=Timezone()), *options]):
+        for option in reversed([ASSETS_DIR, click.option("--timezone", type=Timezone(), help=TIMEZONE_HELP), *options]):
             callback = option(callback)
         if talks_to_datadog:
             for option in reversed(NETWORK):
@@ -145,10 +145,10 @@ def command(*options, talks_to_datadog=False):
     return decorate
 
 
-@click.group(context_settings={"max_content_width": 110})
+@click.group(context_settings={"max_content_width": 110, "show_default": True})
 @click.version_option(__version__, prog_name="my-metric-provision")
 @ASSETS_DIR
-@click.option("--timezone", type=Timezone(), envvar="MY_METRIC_TIMEZONE", default=DEFAULT_TIMEZONE, show_default=True)
+@click.option("--timezone", type=Timezone(), envvar="MY_METRIC_TIMEZONE", default=DEFAULT_TIMEZONE, help=TIMEZONE_HELP)
 def commands(assets_dir, timezone):
     """Validate and provision the my_metric dashboard, monitor and downtimes."""
 
@@ -308,9 +308,7 @@ def snapshot(args, out):
         return 0
     result = with_datadog(settings, out, lambda provisioner: take(provisioner, assets, settings.notify, args.minutes))
     print(f"snapshot: {result['snapshot_url']}", file=out)
-    print(
-        f"notified {settings.notify} in event {result['event_id']}: {result['event_url'] or ''}".rstrip(": "), file=out
-    )
+    print(f"notified {settings.notify} in event {result['event_id']} {result['event_url'] or ''}".rstrip(), file=out)
     return 0
 
 
