@@ -86,18 +86,13 @@ def integration_copy(tmp_path) -> Path:
     return copy
 
 
-def with_timezone(payload: dict, tz_name: str) -> dict:
-    """A copy of a downtime payload set to `tz_name`, as apply sends it."""
-    changed = copy.deepcopy(payload)
-    attributes = changed["data"]["attributes"]
-    attributes["schedule"]["timezone"] = tz_name
-    attributes["display_timezone"] = tz_name
-    return changed
-
-
 def payloads_in(assets, zone):
-    """The two stored downtimes, moved to `zone`."""
-    return [with_timezone(assets.downtimes[name], zone) for name in ("weeknights", "weekend")]
+    """The two stored downtimes, moved to `zone`, as apply sends them."""
+    moved = [copy.deepcopy(assets.downtimes[name]) for name in ("weeknights", "weekend")]
+    for payload in moved:
+        attributes = payload["data"]["attributes"]
+        attributes["schedule"]["timezone"] = attributes["display_timezone"] = zone
+    return moved
 
 
 def set_rules(payload, recurrences):

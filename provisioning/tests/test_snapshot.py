@@ -1,8 +1,5 @@
 """The snapshot step as a command, and the dashboard URL apply prints."""
 
-import json
-import urllib.error
-import urllib.request
 from urllib.parse import parse_qs, urlparse
 
 import pytest
@@ -76,27 +73,6 @@ def test_429_is_retried_but_an_event_answered_5xx_is_not_posted_twice(fake):
     code, out = snapshot(fake)
     assert code == 3 and "503" in out and "post the event" in out
     assert fake.count("GET", "/api/v1/graph/snapshot") == 2 and len(fake.events) == 1
-
-
-def test_the_local_api_checks_what_it_receives(fake):
-    def status(path, body=None):
-        request = urllib.request.Request(
-            fake.url + path, data=body and json.dumps(body).encode(), method="POST" if body else "GET"
-        )
-        request.add_header("Content-Type", "application/json")
-        try:
-            return urllib.request.urlopen(request).status
-        except urllib.error.HTTPError as error:
-            return error.code
-
-    now = int(WORKING_HOURS.timestamp())
-    assert status(f"/api/v1/graph/snapshot?end={now}&metric_query=avg:my_metric{{*}}") == 400  # no start
-    assert status(f"/api/v1/graph/snapshot?start={now - 300}&end={now}&metric_query=avg:my_metric{{$host}}") == 400
-    assert status(f"/api/v1/graph/snapshot?start={now - 300}&end={now}&metric_query=avg:my_metric{{*}}") == 200
-    assert status("/api/v1/events", {"title": "t"}) == 400  # text required
-    assert status("/api/v1/events", {"title": "t", "text": "x", "handle": "@a"}) == 400  # not a field
-    assert status("/api/v1/events", {"title": "t", "text": "x" * 4001}) == 400
-    assert status("/api/v1/events", {"title": "t", "text": "x"}) == 202
 
 
 def test_apply_prints_the_dashboard_url_on_the_past_5_minutes(fake):
