@@ -257,20 +257,9 @@ class FakeDatadog(LocalServer):
         page = list(itertools.islice(items, offset, offset + limit))
         return 200, {"data": page, "meta": {"page": {"total_filtered_count": len(self.downtimes)}}}, {}
 
-    def _refused_downtime(self, body, downtime_id=None):
-        """The API's Downtime{Create,Update}RequestData require type "downtime", the update its id
-        (datadog_api_client.v2.model; the client sends an unknown enum value unchecked); no start in the past."""
-        data = body["data"]
-        if data.get("type") != "downtime":
-            return _error(400, f"data.type must be 'downtime', not {data.get('type')!r}")
-        if downtime_id is not None and data.get("id") != downtime_id:
-            return _error(400, f"data.id {data.get('id')!r} does not match the downtime {downtime_id} of the path")
-        problem = self._past_start(data["attributes"])
-        return _error(400, problem) if problem else None
-
     def _post_api_v2_downtime(self, _, query, body):
-        if refused := self._refused_downtime(body):
-            return refused
+        if problem := self._past_start(body["data"]["attributes"]):
+            return _error(400, problem)
         downtime_id = f"00000000-0000-0000-0000-{next(self._ids):012d}"
         attributes = {"mute_first_recovery_notification": False, "canceled": None, **body["data"]["attributes"]}
         attributes.update(status="scheduled", created=self._stamp(), modified=self._stamp())
@@ -285,8 +274,8 @@ class FakeDatadog(LocalServer):
         return 200, {"data": self.downtimes[downtime_id]}, {}
 
     def _patch_api_v2_downtime_id(self, downtime_id, query, body):
-        if refused := self._refused_downtime(body, downtime_id):
-            return refused
+        if problem := self._past_start(body["data"]["attributes"]):
+            return _error(400, problem)
         self.downtimes[downtime_id]["attributes"].update(body["data"]["attributes"])
         return 200, {"data": self.downtimes[downtime_id]}, {}
 
