@@ -165,7 +165,8 @@ def settings_of(args) -> Settings:
     if missing and not offline:
         raise UsageError(f"{' and '.join(missing)} not set: export the organisation's API and application keys.")
     options = {field.name: getattr(args, field.name) for field in fields(Settings) if hasattr(args, field.name)}
-    return Settings(**{**options, "notify": notify or "@your-handle"}, **({} if offline else keys))
+    notify = notify or ("@your-handle" if offline else "")  # a placeholder in apply's offline preview
+    return Settings(**{**options, "notify": notify}, **({} if offline else keys))
 
 
 def with_datadog(settings: Settings, out, work):

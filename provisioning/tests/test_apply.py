@@ -95,7 +95,8 @@ def test_429_is_retried_and_apply_completes(fake):
     assert fake.count("POST", "/api/v1/monitor") == 2 and len(fake.monitors) == 1
 
 
-EDITS = {
+EDITS = {  # what changes in the org between a first apply and the one that is refused
+    "nothing": lambda fake: None,
     "monitor": lambda fake: next(iter(fake.monitors.values())).update(name="edited"),
     "downtime": lambda fake: next(iter(fake.downtimes.values()))["attributes"].update(scope="env:edited"),
     "dashboard": lambda fake: next(iter(fake.dashboards.values())).update(title="edited"),
@@ -110,8 +111,8 @@ EDITS = {
         ("GET", "/api/v1/monitor", 401, None, ["401", "list the monitor", "DD_API_KEY", "--site"]),
         ("GET", "/api/v1/monitor", 404, None, ["404", "list the monitor", "injected 404"]),
         ("POST", "/api/v2/downtime", 500, None, ["500", "create the downtime"]),
-        ("GET", r"/api/v2/downtime/[\w-]+", 403, "apply first", ["403", "read the downtime", "monitors_downtime"]),
-        ("GET", r"/api/v1/dashboard/[\w-]+", 403, "apply first", ["403", "read the dashboard", "dashboards_read"]),
+        ("GET", r"/api/v2/downtime/[\w-]+", 403, "nothing", ["403", "read the downtime", "monitors_downtime"]),
+        ("GET", r"/api/v1/dashboard/[\w-]+", 403, "nothing", ["403", "read the dashboard", "dashboards_read"]),
         ("PUT", r"/api/v1/monitor/\d+", 403, "monitor", ["403", "update the monitor", "monitors_write"]),
         ("PATCH", r"/api/v2/downtime/[\w-]+", 403, "downtime", ["403", "update the downtime", "monitors_downtime"]),
         ("PUT", r"/api/v1/dashboard/[\w-]+", 403, "dashboard", ["403", "update the dashboard", "dashboards_write"]),
@@ -122,7 +123,7 @@ def test_a_refused_call_names_the_status_the_call_the_host_and_what_to_check(
 ):
     if edit:
         assert apply(fake)[0] == 0
-        EDITS.get(edit, lambda fake: None)(fake)
+        EDITS[edit](fake)
     fake.fail(method, path, status, times=3)
     code, out = apply(fake)
     assert code == 3, out
