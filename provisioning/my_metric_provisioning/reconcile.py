@@ -9,6 +9,7 @@ blindly: after an answer that may hide one (5xx, timeout, reset) the object is l
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import time
@@ -28,13 +29,7 @@ from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRe
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import next_start
-from my_metric_provisioning.provision import (
-    MANAGED_BY,
-    Provisioner,
-    ProvisioningError,
-    desired_payloads,
-    downtime_marker,
-)
+from my_metric_provisioning.provision import MANAGED_BY, ProvisioningError, desired_payloads, downtime_marker
 from my_metric_provisioning.strict import to_model
 
 RECORD_PREFIX = "my-metric-provision-"
@@ -170,7 +165,7 @@ def _is_ours(downtime: dict, kind: str, monitor_id) -> bool:
 
 # ---------------------------------------------------------------- the loop
 class Reconciler:
-    def __init__(self, provisioner: Provisioner, assets: Assets | None, now=None, run: str | None = None, show=None):
+    def __init__(self, provisioner, assets: Assets | None, now=None, run: str | None = None, show=None):
         self.provisioner = provisioner
         self.show = show or (lambda change: None)
         self.call = provisioner.call
@@ -282,15 +277,13 @@ class Reconciler:
         return any(tag.startswith(f"{LOCK}{self.run}-") for tag in tags)
 
     def _release(self, monitor, records):
-        try:
+        with contextlib.suppress(ProvisioningError):  # the error being raised already says what went wrong
             tags = {t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)} | set(record_tags(records))
             self._write_monitor(monitor, None, sorted(tags))
-        except ProvisioningError:
-            pass
 
     def _write_monitor(self, monitor, sent, tags):
-        body = {k: v for k, v in (sent or {}).items() if k in MonitorUpdateRequest.attribute_map.values()}
-        body["tags"] = tags
+        updatable = MonitorUpdateRequest.attribute_map.values()
+        body = {**{k: v for k, v in (sent or {}).items() if k in updatable}, "tags": tags}
         self.call(
             "monitor", "update", self.monitors.update_monitor, monitor["id"], to_model(body, MonitorUpdateRequest)
         )
@@ -332,11 +325,8 @@ class Reconciler:
         return found
 
     def _settled_monitor(self) -> tuple[dict, bool]:
-        """The managed monitor, once no other run is creating objects; True if this run made it.
-
-        A run creates at most one monitor: if the filtered listing does not show it (yet), it waits a little,
-        then stops rather than create another.
-        """
+        """The managed monitor, once no other run is creating objects; True if this run made it. A run creates at
+        most one monitor: if the filtered listing does not show it (yet), it waits a little, then stops."""
         waited_for, created, unlisted = None, False, 0
         while True:
             monitors = self.managed_monitors()
