@@ -2,10 +2,8 @@
 cause (and the option to change, where one helps), with no key printed."""
 
 import contextlib
-import shutil
 import socket
 import socketserver
-import ssl
 import struct
 import subprocess
 import sys
@@ -82,23 +80,6 @@ class AnswerServer(LocalServer):
         super().__init__(Handler)
 
 
-def self_signed(tmp_path):
-    if shutil.which("openssl") is None:
-        pytest.skip("needs the openssl command to make a certificate")
-    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1"]
-        + ["-keyout", str(key), "-out", str(cert)],
-        check=True,
-        capture_output=True,
-    )
-    server = AnswerServer(200, b"{}", [("Content-Type", "application/json")])
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.load_cert_chain(cert, key)
-    server.server.socket = context.wrap_socket(server.server.socket, server_side=True)
-    return server
-
-
 @contextlib.contextmanager
 def url_of(server, scheme="http"):
     with server as running:
@@ -124,25 +105,24 @@ def assert_short_failure(code, out, url, fake_keys, *expected):
 HTML = [("Content-Type", "text/html")]
 JSON = [("Content-Type", "application/json")]
 FAILURES = {  # what answers, options, what the failure names besides the host and the call
-    "read timeout": (lambda _: url_of(SilentServer()), ["--read-timeout", "0.2"], ["read timeout", "0.2 s"]),
-    "refused": (lambda _: nothing_listening(), [], ["refused", "--api-url"]),
-    "unresolvable": (lambda _: contextlib.nullcontext("https://api.datadoghq.invalid"), [], ["resolve", "--site"]),
-    "reset": (lambda _: url_of(SilentServer(end="reset")), [], ["reset", "re-run"]),
-    "closed": (lambda _: url_of(SilentServer(end="close")), [], ["closed", "re-run"]),
-    "https to plain http": (lambda _: url_of(FakeDatadog(), "https"), [], ["TLS", "http://"]),
-    "self-signed": (lambda tmp: url_of(self_signed(tmp), "https"), [], ["TLS", "certificate"]),
-    "TLS cut short": (lambda _: url_of(SilentServer(end="close"), "https"), [], ["TLS", "--api-url"]),
-    "HTML 200": (lambda _: url_of(AnswerServer(200, b"<html></html>", HTML)), [], ["JSON", "--api-url"]),
-    "HTML 502": (lambda _: url_of(AnswerServer(502, b"<html></html>", [("content-type", "text/html")])), [], ["502"]),
-    "page without type or reason": (lambda _: url_of(AnswerServer(503, b"<p>down</p>", reason="")), [], ["503"]),
+    "read timeout": (lambda: url_of(SilentServer()), ["--read-timeout", "0.2"], ["read timeout", "0.2 s"]),
+    "refused": (lambda: nothing_listening(), [], ["refused", "--api-url"]),
+    "unresolvable": (lambda: contextlib.nullcontext("https://api.datadoghq.invalid"), [], ["resolve", "--site"]),
+    "reset": (lambda: url_of(SilentServer(end="reset")), [], ["reset", "re-run"]),
+    "closed": (lambda: url_of(SilentServer(end="close")), [], ["closed", "re-run"]),
+    "https to plain http": (lambda: url_of(FakeDatadog(), "https"), [], ["TLS", "http://"]),
+    "TLS cut short": (lambda: url_of(SilentServer(end="close"), "https"), [], ["TLS", "--api-url"]),
+    "HTML 200": (lambda: url_of(AnswerServer(200, b"<html></html>", HTML)), [], ["JSON", "--api-url"]),
+    "HTML 502": (lambda: url_of(AnswerServer(502, b"<html></html>", [("content-type", "text/html")])), [], ["502"]),
+    "page without type or reason": (lambda: url_of(AnswerServer(503, b"<p>down</p>", reason="")), [], ["503"]),
     "4xx with errors": (
-        lambda _: url_of(AnswerServer(400, b'{"errors": ["Invalid query", "Unknown tag\\n  team"]}', JSON)),
+        lambda: url_of(AnswerServer(400, b'{"errors": ["Invalid query", "Unknown tag\\n  team"]}', JSON)),
         [],
         ["400", "Invalid query; Unknown tag team"],
     ),
-    "4xx not JSON": (lambda _: url_of(AnswerServer(400, b"Bad Request", JSON, reason="")), [], ["400"]),
+    "4xx not JSON": (lambda: url_of(AnswerServer(400, b"Bad Request", JSON, reason="")), [], ["400"]),
     "undecodable": (
-        lambda _: url_of(AnswerServer(200, b"not gzip", [*JSON, ("Content-Encoding", "gzip")])),
+        lambda: url_of(AnswerServer(200, b"not gzip", [*JSON, ("Content-Encoding", "gzip")])),
         [],
         ["DecodeError"],
     ),
@@ -150,9 +130,9 @@ FAILURES = {  # what answers, options, what the failure names besides the host a
 
 
 @pytest.mark.parametrize("case", FAILURES)
-def test_a_network_failure_names_the_host_and_the_cause(fake_keys, tmp_path, case):
+def test_a_network_failure_names_the_host_and_the_cause(fake_keys, case):
     server, options, expected = FAILURES[case]
-    with server(tmp_path) as url:
+    with server() as url:
         code, out = cli("apply", "--notify", "@ops@example.com", "--api-url", url, *NO_RETRY, *options)
     assert_short_failure(code, out, url, fake_keys, "list the monitor", *expected)
 
