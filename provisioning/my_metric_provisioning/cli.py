@@ -18,7 +18,6 @@ import click
 from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
 from my_metric_provisioning.downtimes import UnknownTimezone, zone
-from my_metric_provisioning.findings import did_you_mean
 from my_metric_provisioning.settings import KNOWN_SITES, ProvisioningError, Settings
 
 DEFAULT_TIMEZONE = "America/New_York"
@@ -76,21 +75,6 @@ class Matching(click.ParamType):
         return value
 
 
-class Site(click.ParamType):
-    name = "site"
-
-    def convert(self, value, param, ctx):
-        if value in KNOWN_SITES:
-            return value
-        bare = value.strip().removeprefix("https://").removeprefix("http://").strip("/")
-        bare = bare.removeprefix("app.").removeprefix("api.")
-        hint = f"did you mean {bare!r}?" if bare in KNOWN_SITES else did_you_mean(bare or value, KNOWN_SITES, n=1)
-        sites = f"the site name only (--site or DD_SITE), one of: {', '.join(KNOWN_SITES)}"
-        self.fail(
-            f"{value!r}: not a Datadog site{f' ({hint})' if hint else ''}. Give {sites}; or --api-url.", param, ctx
-        )
-
-
 class Finite(click.FloatRange):
     """A FloatRange that also refuses nan and inf (which compare false with any bound)."""
 
@@ -108,7 +92,7 @@ HANDLE = Matching("@handle", r"@\S+", "one handle starting with @, e.g. @alice@e
 NOTIFY = click.option("--notify", type=HANDLE, envvar="MY_METRIC_NOTIFY", help="the handle to notify, e.g. @a@b.c")
 DRY_RUN = click.option("--dry-run", is_flag=True, help="print what would be sent, offline: no network, no keys")
 NETWORK = [
-    click.option("--site", type=Site(), envvar="DD_SITE", default="datadoghq.com", show_envvar=True),
+    click.option("--site", type=click.Choice(KNOWN_SITES), envvar="DD_SITE", default="datadoghq.com", show_envvar=True),
     click.option(
         "--api-url",
         type=Matching("url", r"https?://\S+", "a base URL such as https://proxy.example.com:8443"),
@@ -362,8 +346,10 @@ def run(argv=None, out=sys.stdout) -> int:
         return work() if callable(work) else work
     except click.exceptions.NoArgsIsHelpError:
         print(f"error: give a command: {', '.join(commands.commands)}. See my-metric-provision --help.", file=out)
-    except click.BadParameter as exc:  # named as given: `--timezone 'Mars/Base': ...`
-        print(f"error: {exc.param.opts[0]} {exc.message} See my-metric-provision --help.", file=out)
+    except click.BadParameter as exc:  # named as given: `--timezone 'Mars/Base': ...`, and where it came from
+        from_env = exc.ctx and exc.ctx.get_parameter_source(exc.param.name) == click.core.ParameterSource.ENVIRONMENT
+        origin = f" (from ${exc.param.envvar})" if from_env else ""
+        print(f"error: {exc.param.opts[0]}{origin} {exc.message} See my-metric-provision --help.", file=out)
     except click.ClickException as exc:
         print(f"error: {exc.format_message()} See my-metric-provision --help.", file=out)
     except UsageError as exc:

@@ -70,27 +70,17 @@ def test_missing_keys_are_a_usage_error_before_any_work(assets_never_read, monke
     assert code == 2 and out.split(":")[1].strip() == "DD_APP_KEY not set", out  # the missing one only
 
 
-SITE_TYPOS = {
-    "datadoghq.con": "'datadoghq.com'?",
-    "app.datadoghq.com": "'datadoghq.com'?",
-    "https://app.datadoghq.eu/": "'datadoghq.eu'?",
-    "us5.datadoghq.co": "'us5.datadoghq.com'?",
-    "": "--api-url",
-    "DATADOGHQ.COM": "--api-url",
-}
-
-
-@pytest.mark.parametrize("site", SITE_TYPOS)
+@pytest.mark.parametrize("site", ["datadoghq.con", "https://app.datadoghq.eu/", "", "DATADOGHQ.COM"])
 def test_mistyped_site_is_a_usage_error_listing_the_sites(assets_never_read, site):
     code, out = cli("apply", "--notify", "@a@example.com", "--site", site)
     assert code == 2, out
-    assert f"--site {site!r}" in out and SITE_TYPOS[site] in out and all(known in out for known in KNOWN_SITES)
+    assert f"--site {site!r}" in out and all(known in out for known in KNOWN_SITES)
 
 
-def test_mistyped_dd_site_is_named_too(assets_never_read, monkeypatch):
+def test_a_value_from_the_environment_is_named_with_its_variable(assets_never_read, monkeypatch):
     monkeypatch.setenv("DD_SITE", "datadoghq.con")
     code, out = cli("destroy")
-    assert code == 2 and "'datadoghq.con'" in out and "DD_SITE" in out
+    assert code == 2 and "'datadoghq.con'" in out and "$DD_SITE" in out
 
 
 @pytest.mark.parametrize("site", KNOWN_SITES)
