@@ -119,11 +119,9 @@ def command(*options, talks_to_datadog=False):
             # run by `run` once click is done: click would turn a broken pipe into exit 1
             return lambda: function(SimpleNamespace(command=ctx.info_name, **given), ctx.obj["out"])
 
-        for option in reversed([ASSETS_DIR, click.option("--timezone", type=Timezone(), help=TIMEZONE_HELP), *options]):
+        timezone = click.option("--timezone", type=Timezone(), help=TIMEZONE_HELP)
+        for option in reversed([ASSETS_DIR, timezone, *options, *(NETWORK if talks_to_datadog else [])]):
             callback = option(callback)
-        if talks_to_datadog:
-            for option in reversed(NETWORK):
-                callback = option(callback)
         return commands.command(function.__name__, help=function.__doc__)(callback)
 
     return decorate

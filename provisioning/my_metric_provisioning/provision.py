@@ -174,8 +174,9 @@ def http_failure(exc: ApiException, kind: str, settings: Settings) -> tuple[str,
         return status, f"Still rate limited after {settings.max_retries} retries: wait a minute and re-run"
     if exc.status and exc.status < 500:
         said = server_errors(exc)
-        clock = " Check this machine's clock: downtimes start a minute after it." if "past" in said.lower() else ""
-        return f"HTTP {status}{f': {said}' if said else ''}", f"Datadog refused the request itself.{clock}".rstrip(".")
+        clock = "past" in said.lower()  # a downtime start: apply computes it from this machine's clock
+        check = "Check this machine's clock" if clock else "Datadog refused the request itself: re-running cannot help"
+        return f"HTTP {status}{f': {said}' if said else ''}", check
     return f"HTTP {status}", "Re-run the same command: objects already made are found, not duplicated"
 
 
