@@ -216,7 +216,7 @@ class Reconciler:
 
     def changes(self, monitor: dict | None) -> list[Change]:
         """What apply would do, object by object, against the org as it is now."""
-        monitor_id = monitor["id"] if monitor else "<id of the monitor apply creates>"
+        monitor_id = monitor and monitor["id"]
         records = records_of(monitor["tags"]) if monitor else {}
         sent = desired_payloads(self.assets, self.settings, monitor_id, self.now())
         changes = []

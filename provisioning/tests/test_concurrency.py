@@ -124,6 +124,7 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
 
     monkeypatch.setattr(Reconciler, "_create_monitor", another_run_first)
     the_other_run_finishes(monkeypatch, lambda: fake.monitors[min(fake.monitors)])
+    fake.fail("DELETE", r"/api/v1/monitor/\d+", 404, made=True)  # the other run deleted ours too, just before
     code, out = apply(fake)
     assert code == 0, out
     assert list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out

@@ -75,11 +75,19 @@ def test_a_downtime_rule_edited_in_the_ui_is_an_update(fake):
     assert '$.data.attributes.schedule.recurrences[0].duration: "2h" -> "49h"' in out
 
 
-@pytest.mark.parametrize("kind, objects", [("dashboard", "dashboards"), ("downtime weekend", "downtimes")])
-def test_an_object_deleted_by_hand_is_missing(fake, kind, objects):
+LOSSES = {  # what happened by hand to a recorded object
+    "dashboard deleted": ("dashboard", lambda fake, i: fake.dashboards.pop(i)),
+    "dashboard without its marker": ("dashboard", lambda fake, i: fake.dashboards[i].update(description="mine now")),
+    "downtime deleted": ("downtime weekend", lambda fake, i: fake.downtimes.pop(i)),
+}
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_an_object_deleted_by_hand_or_no_longer_marked_is_missing(fake, loss):
+    kind, lose = LOSSES[loss]
     assert apply(fake)[0] == 0
     object_id = reported(plan(fake)[1])[kind][1]
-    del getattr(fake, objects)[object_id]
+    lose(fake, object_id)
     code, out = plan(fake)
     assert code == CHANGES and reported(out)[kind] == ("missing", object_id)
 
