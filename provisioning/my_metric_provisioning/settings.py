@@ -8,16 +8,9 @@ from zoneinfo import ZoneInfo
 
 # The sites datadog-api-client accepts for its `site` server variable; a test keeps this list equal to the client's.
 KNOWN_SITES = (
-    "datadoghq.com",
-    "us3.datadoghq.com",
-    "us5.datadoghq.com",
-    "ap1.datadoghq.com",
-    "ap2.datadoghq.com",
-    "uk1.datadoghq.com",
-    "datadoghq.eu",
-    "ddog-gov.com",
-    "us2.ddog-gov.com",
-)
+    "datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "ap1.datadoghq.com", "ap2.datadoghq.com",
+    "uk1.datadoghq.com", "datadoghq.eu", "ddog-gov.com", "us2.ddog-gov.com"
+)  # fmt: skip
 
 
 class ProvisioningError(Exception):
