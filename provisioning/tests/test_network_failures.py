@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler
 from zoneinfo import ZoneInfo
 
 import pytest
-import urllib3.connection
 import urllib3.exceptions
 from agent_standin import free_ports
 from datadog_api_client.exceptions import ApiException
 from my_metric_provisioning import provision
+from urllib3.exceptions import MaxRetryError, NewConnectionError
 
 from .common import assert_no_key, cli
 from .fake_datadog import FakeDatadog, LocalServer
@@ -137,23 +137,13 @@ def test_a_network_failure_names_the_host_and_the_cause(fake_keys, case):
     assert_short_failure(code, out, url, fake_keys, "list the monitor", *expected)
 
 
-def without_a_system_reason():
-    """What urllib3 raises when a name resolves to no address at all: no errno, no strerror."""
-    connection = urllib3.connection.HTTPConnection("127.0.0.1", 8443)
-    try:
-        raise OSError("getaddrinfo returns an empty list")
-    except OSError as cause:
-        error = urllib3.exceptions.NewConnectionError(connection, f"Failed to establish a new connection: {cause}")
-        error.__cause__ = cause
-    return urllib3.exceptions.MaxRetryError(None, "/api/v1/monitor", error)
-
-
 @pytest.mark.parametrize(
     "failure, expected",
     [
         # OpenSSL 3.2 and later say "record layer failure" where they said WRONG_VERSION_NUMBER (urllib3 #3271)
         (urllib3.exceptions.SSLError("[SSL] record layer failure (_ssl.c:1000)"), "http://"),
-        (without_a_system_reason(), "network error"),
+        # a name that resolves to no address: urllib3's error has no cause with an errno or strerror
+        (MaxRetryError(None, "/api/v1/monitor", NewConnectionError(None, "no address")), "network error"),
         (urllib3.exceptions.ConnectTimeoutError(None, "connect timed out"), "--connect-timeout"),
         # datadog_api_client/rest.py reports a TLS failure it does not retry as an ApiException of status 0
         (ApiException(status=0, reason="SSLError\n[SSL: CERTIFICATE_VERIFY_FAILED] self-signed (_ssl.c:1)"), "trusted"),
