@@ -1,14 +1,10 @@
 """A small in-memory Datadog API on 127.0.0.1 for the endpoints the provisioner uses.
 
-It honours the query parameters the real API documents for each endpoint (datadog-api-client 2.62 `params_map`,
-docs.datadoghq.com/api/latest) and refuses any other with a 400, so a client cannot rely on a filter Datadog does
-not have (no title filter on dashboards, no monitor filter on `GET /api/v2/downtime`); documented parameters it does
-not implement are refused too, naming them. Requests are counted by method and route.
-
-Like Datadog, it adds to what it stores the fields the server owns (ids, timestamps, creator, widget ids, option
-defaults, a recurring downtime's current window), so a comparison with what was sent must leave them out.
-`delay` holds every answer back that long after the request was carried out (a slow API); `fail(..., made=True)`
-carries a request out and then answers the error (a gateway that times out after Datadog did the work).
+It accepts only the query parameters the real API documents (datadog-api-client 2.62 `params_map`,
+docs.datadoghq.com/api/latest) and implements, refusing any other with a 400, so no test can pass by a filter Datadog
+does not have. Like Datadog, it adds the fields the server owns (ids, timestamps, creator, widget ids, option
+defaults, a downtime's current window) to what it stores. `delay` holds every answer back (a slow API);
+`fail(..., made=True)` carries a request out, then answers the error (a gateway timing out after Datadog did it).
 """
 
 from __future__ import annotations

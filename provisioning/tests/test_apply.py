@@ -1,13 +1,12 @@
 """apply: writes only what differs from the live org, never creates the same object twice, and names what failed."""
 
 import copy
-import secrets
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from my_metric_provisioning import provision
-from my_metric_provisioning.reconcile import RECORD_PREFIX, Reconciler, records_of
+from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
 
 from .common import NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, managed, reported, writes
 from .fake_datadog import PAST_START, FakeDatadog
@@ -137,23 +136,6 @@ def test_a_downtime_start_refused_as_past_points_at_this_machines_clock(fake_key
         code, out = apply(ahead)
     assert code == 3 and PAST_START in out and "clock" in out  # the server's reason, and what to check
     assert ahead.active_downtimes() == []
-
-
-def settings_for(fake, **overrides):
-    return provision.Settings(
-        notify=NOTIFY, timezone=ZoneInfo("Europe/Paris"), api_url=fake.url, retry_backoff=0, **overrides
-    )
-
-
-def test_every_request_carries_the_keys_of_the_settings(fake, real_assets, monkeypatch):
-    # Other values in the environment, where the client also looks: the settings' keys must win.
-    monkeypatch.setenv("DD_API_KEY", secrets.token_hex(16))
-    monkeypatch.setenv("DD_APP_KEY", secrets.token_hex(20))
-    settings = settings_for(fake, api_key=secrets.token_hex(16), app_key=secrets.token_hex(20))
-    Reconciler(provision.Provisioner(settings, log=lambda _: None), real_assets).apply()
-    assert {(h["DD-API-KEY"], h["DD-APPLICATION-KEY"]) for h in fake.headers_seen} == {
-        (settings.api_key, settings.app_key)
-    }
 
 
 @pytest.mark.parametrize(
