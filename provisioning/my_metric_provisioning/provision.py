@@ -1,9 +1,6 @@
-"""The Datadog side of provisioning: the payloads apply sends, the client, and what a failed call means.
-
-Every call goes through `Provisioner.call`, which answers the JSON Datadog sent (the client is told not to build
-models of answers: comparing with what apply sends needs the JSON, and building dashboard models is slow) and turns
-every failure into a `ProvisioningError` naming the object, the action and the host.
-"""
+"""The Datadog side of provisioning: the payloads apply sends, the client, and what a failed call means. Every call
+goes through `Provisioner.call`, which answers the JSON Datadog sent (comparing with what apply sends needs the JSON,
+and building dashboard models is slow) and turns every failure into a `ProvisioningError` naming host and cause."""
 
 from __future__ import annotations
 
@@ -15,21 +12,14 @@ from datetime import datetime
 from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
-import urllib3.exceptions
 from datadog_api_client import ApiClient, Configuration
-from datadog_api_client.exceptions import (
-    ApiException,
-    ApiTypeError,
-    ApiValueError,
-    ForbiddenException,
-    NotFoundException,
-    UnauthorizedException,
-)
+from datadog_api_client.exceptions import ApiException, ApiTypeError, ApiValueError, NotFoundException
 from datadog_api_client.rest import ClientRetry
+from urllib3 import exceptions as net
 
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import LEAD, catch_up_window, next_start
-from my_metric_provisioning.settings import Settings
+from my_metric_provisioning.settings import ProvisioningError, Settings
 
 # Marks what apply made: the monitor's tag, and a bracketed marker in the dashboard and downtime texts.
 MANAGED_BY = "managed-by:my-metric-provision"
@@ -41,16 +31,6 @@ PERMISSIONS = {
     "snapshot": "reading the my_metric metric (graph snapshots need the application key)",
     "event": "posting events (the events intake needs only a valid DD_API_KEY)",
 }
-
-
-class ProvisioningError(Exception):
-    """A Datadog call failed; the message says what to check. Never contains key material.
-
-    `maybe_sent`: the request may have reached Datadog and been carried out (a 5xx, a timeout or a reset while
-    waiting for the answer), so a create must be looked up before it is sent again.
-    """
-
-    maybe_sent = False
 
 
 # ---------------------------------------------------------------- payloads
@@ -147,10 +127,9 @@ def configuration(settings: Settings) -> Configuration:
     config.api_key["appKeyAuth"] = settings.app_key
     config.request_timeout = (settings.connect_timeout, settings.read_timeout)
     config.preload_content = False  # answers stay JSON (see the module's docstring)
-    config.enable_retry = True
-    config.max_retries = settings.max_retries
-    # The client's own policy has a backoff floor of 2 s; same retry class, configurable factor.
-    # allowed_methods: the methods urllib3 may send again after a connection error during the request
+    config.enable_retry, config.max_retries = True, settings.max_retries
+    # The client's own policy has a backoff floor of 2 s. allowed_methods: those urllib3 may send again after a
+    # connection error during the request.
     config.retry_policy = NoRetryOfCreates(
         total=settings.max_retries,
         backoff_factor=settings.retry_backoff,
@@ -159,151 +138,75 @@ def configuration(settings: Settings) -> Configuration:
     return config
 
 
-def _explain(exc: ApiException, kind: str, action: str, settings: Settings) -> ProvisioningError:
-    status = getattr(exc, "status", None)
-    where = settings.api_url or f"api.{settings.site}"
-    if isinstance(exc, ForbiddenException) or status == 403:
-        text = (
-            f"403 Forbidden while trying to {action} the {kind} at {where}. Check that DD_APP_KEY is an "
-            f"application key of the same organisation as DD_API_KEY, that its user or scopes allow "
-            f"{PERMISSIONS[kind]}, and that --site / DD_SITE is that organisation's site."
-        )
-    elif isinstance(exc, UnauthorizedException) or status == 401:
-        text = (
-            f"401 Unauthorized while trying to {action} the {kind} at {where}. "
-            "Check DD_API_KEY and DD_APP_KEY, and --site / DD_SITE."
-        )
-    elif status == 429:
-        text = (
-            f"429 Too Many Requests while trying to {action} the {kind}, still rate limited after "
-            f"{settings.max_retries} retries. Wait a minute and re-run apply: it resumes where it stopped."
-        )
-    elif status is not None and 400 <= status < 500:
-        said = _server_errors(exc)
-        text = (
-            f"{_status_line(exc)} while trying to {action} the {kind} at {where}"
-            f"{f': {said}' if said else ''}. Datadog refused the request itself, so sending it again unchanged "
-            "gets the same answer."
-        )
-        if "past" in said.lower():
-            text += " Check this machine's clock: downtimes are anchored a minute after its current time."
-    else:
-        text = (
-            f"{_status_line(exc)} while trying to {action} the {kind} at {where}. "
-            f"Re-run the same command: objects already made are found and updated, not duplicated."
-        )
-    return ProvisioningError(text)
+NOT_THE_API = "A proxy, captive portal or web page answered, not the Datadog API: check --api-url / --site"
+# A network failure: (what urllib3 raised, the cause, what to check); the first that matches counts. A
+# NameResolutionError is a NewConnectionError, which is a ConnectTimeoutError: hence the order.
+NETWORK_FAILURES = (  # {s}: the settings
+    (net.NameResolutionError, "cannot resolve the host name", "Check --site / DD_SITE or --api-url"),
+    (net.NewConnectionError, "cannot connect ({why})", "Check --api-url (host and port), the network"),
+    (net.ConnectTimeoutError, "no connection in {s.connect_timeout:g} s", "Check the network, or --connect-timeout"),
+    (net.ReadTimeoutError, "no answer within the read timeout of {s.read_timeout:g} s", "Re-run, or --read-timeout"),
+    (net.SSLError, "the TLS handshake failed", "Check --api-url / --site and any TLS-inspecting proxy"),
+    ((net.ProtocolError, ConnectionError), "the connection was closed or reset", "Re-run: nothing is duplicated"),
+)
+NOT_TLS = "The host does not speak TLS on that port: use an http:// --api-url, or the right port"
+TLS_FAILURES = {  # words of the TLS library's reason (OpenSSL 3.2 and later: "record layer failure", urllib3 #3271)
+    "CERTIFICATE_VERIFY_FAILED": "Its certificate is not trusted (self-signed, or a TLS proxy): check --api-url",
+    "WRONG_VERSION_NUMBER": NOT_TLS,
+    "record layer": NOT_TLS,
+}
 
 
-def _server_errors(exc: ApiException, limit: int = 300) -> str:
+def http_failure(exc: ApiException, kind: str, settings: Settings) -> tuple[str, str]:
+    """(cause, what to check) for an HTTP error answer."""
+    status = f"{exc.status} {exc.reason or ''}".rstrip()
+    content_type = next((v for k, v in (exc.headers or {}).items() if k.lower() == "content-type"), "")
+    if exc.headers and "json" not in content_type.lower():
+        return f"HTTP {status} with a {content_type or 'no type'} page instead of JSON", NOT_THE_API
+    if exc.status == 401:
+        return status, "Check DD_API_KEY and DD_APP_KEY, and --site / DD_SITE"
+    if exc.status == 403:
+        return status, (
+            f"Check that DD_APP_KEY belongs to the organisation of DD_API_KEY and allows {PERMISSIONS[kind]}, "
+            "and --site / DD_SITE"
+        )
+    if exc.status == 429:
+        return status, f"Still rate limited after {settings.max_retries} retries: wait a minute and re-run"
+    if exc.status and exc.status < 500:
+        said = server_errors(exc)
+        clock = "past" in said.lower()  # a downtime start: apply computes it from this machine's clock
+        check = "Check this machine's clock" if clock else "Datadog refused the request itself: re-running cannot help"
+        return f"HTTP {status}{f': {said}' if said else ''}", check
+    return f"HTTP {status}", "Re-run the same command: objects already made are found, not duplicated"
+
+
+def server_errors(exc: ApiException, limit: int = 300) -> str:
     """The `errors` list of a Datadog error body (`{"errors": ["..."]}`), on one line; empty if there is none."""
-    body = exc.body
-    if isinstance(body, (bytes, str)):
-        try:
-            body = json.loads(body)
-        except ValueError:
-            return ""
-    errors = body.get("errors") if isinstance(body, dict) else None
-    if not isinstance(errors, list):
+    try:  # the client may have decoded it already
+        errors = (json.loads(exc.body) if isinstance(exc.body, (bytes, str)) else exc.body).get("errors")
+    except (ValueError, AttributeError):
         return ""
-    text = " ".join("; ".join(str(error) for error in errors).split())
+    text = " ".join("; ".join(map(str, errors)).split()) if isinstance(errors, list) else ""
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
-def _status_line(exc: ApiException) -> str:
-    """`HTTP 502 Bad Gateway`, or `HTTP 502` when the answer's status line has no reason phrase."""
-    return f"HTTP {exc.status} {exc.reason or ''}".rstrip()
+def network_failure(exc: Exception, settings: Settings) -> tuple[str, str]:
+    """(cause, what to check) for a failure to reach or talk to the host."""
+    reason = exc.reason if isinstance(exc, net.MaxRetryError) else exc
+    for kinds, cause, check in NETWORK_FAILURES:
+        if isinstance(reason, kinds):
+            why = getattr(reason.__cause__ or reason.__context__, "strerror", None) or "network error"
+            if isinstance(reason, net.SSLError):
+                check = next((hint for words, hint in TLS_FAILURES.items() if words in str(reason)), check)
+            return cause.format(why=why, s=settings), check
+    return f"cannot talk to the host ({type(reason).__name__})", "Check --api-url / --site and the network"
 
 
-def _content_type(exc: ApiException) -> str:
-    """The answer's Content-Type; the client keeps headers in a plain dict, named as the server spelled them."""
-    return next((value for name, value in (exc.headers or {}).items() if name.lower() == "content-type"), "")
-
-
-def _is_json(exc: ApiException) -> bool:
-    return not exc.headers or "json" in _content_type(exc).lower()
-
-
-def _explain_non_json(exc: ApiException, kind: str, action: str, host: str) -> ProvisioningError:
-    content_type = _content_type(exc) or "no type"
-    return ProvisioningError(
-        f"{_status_line(exc)} from {host} while trying to {action} the {kind}, with a "
-        f"{content_type} page instead of the Datadog API's JSON. A proxy, load balancer or web page answered: "
-        "check --api-url / --site, or re-run later if it is a gateway error."
-    )
-
-
-def _explain_network(exc: Exception, kind: str, action: str, host: str, settings: Settings) -> ProvisioningError:
-    """One or two lines naming the host and the likely cause of a failure to reach or talk to it."""
-    reason = getattr(exc, "reason", None) if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    doing = f"while trying to {action} the {kind}"
-    if isinstance(reason, urllib3.exceptions.NameResolutionError):
-        text = (
-            f"cannot resolve the host name {host} {doing}. Check the spelling of --site / DD_SITE or --api-url, "
-            "and this machine's DNS and network."
-        )
-    elif isinstance(reason, urllib3.exceptions.NewConnectionError) and _caused_by(reason, ConnectionRefusedError):
-        text = (
-            f"{host} refused the connection {doing}: nothing listens on that port. Check --api-url (host and port) "
-            "or the proxy in between."
-        )
-    elif isinstance(reason, urllib3.exceptions.NewConnectionError):
-        cause = reason.__cause__ or reason.__context__
-        text = (
-            f"cannot open a connection to {host} {doing} ({getattr(cause, 'strerror', None) or 'network error'}). "
-            "Check this machine's network, firewall and proxy settings."
-        )
-    elif isinstance(reason, urllib3.exceptions.ConnectTimeoutError):
-        text = (
-            f"no connection to {host} within the connect timeout of {settings.connect_timeout:g} s {doing}. "
-            "A firewall or the network may be dropping traffic; check connectivity or raise --connect-timeout."
-        )
-    elif isinstance(reason, urllib3.exceptions.ReadTimeoutError):
-        text = (
-            f"{host} accepted the connection but sent no answer within the read timeout of "
-            f"{settings.read_timeout:g} s {doing}. Re-run later, or raise --read-timeout if the link is slow."
-        )
-    elif isinstance(reason, urllib3.exceptions.SSLError):
-        detail = str(reason)
-        if "CERTIFICATE_VERIFY_FAILED" in detail:
-            cause = (
-                "its certificate is not trusted (self-signed, or a TLS-inspecting proxy): check --api-url, "
-                "or the proxy's CA"
-            )
-        elif "WRONG_VERSION_NUMBER" in detail or "record layer" in detail.lower():
-            cause = "it does not speak TLS on that port: use an http:// --api-url, or the right port"
-        else:
-            cause = "check --api-url / --site and any TLS-inspecting proxy"
-        text = f"the TLS handshake with {host} failed {doing}: {cause}."
-    elif isinstance(reason, (urllib3.exceptions.ProtocolError, ConnectionError)):
-        text = (
-            f"{host} closed or reset the connection {doing}. A proxy or firewall may be cutting it, or the server "
-            "is restarting; re-run the same command (it resumes, nothing is duplicated)."
-        )
-    else:
-        text = f"cannot talk to {host} {doing} ({type(reason).__name__}). Check --api-url / --site and the network."
-    return ProvisioningError(text)
-
-
-def _caused_by(exc: BaseException, kind: type) -> bool:
-    return isinstance(exc.__cause__, kind) or isinstance(exc.__context__, kind)
-
-
-def _explain_unreadable(kind: str, action: str, host: str) -> ProvisioningError:
-    return ProvisioningError(
-        f"{host} answered the request to {action} the {kind}, but not with the Datadog API's JSON. "
-        "It is probably not the Datadog API (a proxy, captive portal or web page): check --api-url / --site."
-    )
-
-
-_NOT_SENT = (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.SSLError)  # NewConnectionError included
-
-
-def _maybe_sent(exc: Exception) -> bool:
+def maybe_sent(exc: Exception) -> bool:
     if isinstance(exc, ApiException):
         return not exc.status or exc.status >= 500 or exc.status == 408
-    reason = getattr(exc, "reason", None) if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
-    return not isinstance(reason, _NOT_SENT)
+    reason = exc.reason if isinstance(exc, net.MaxRetryError) else exc
+    return not isinstance(reason, (net.ConnectTimeoutError, net.SSLError))
 
 
 class Provisioner:
@@ -322,11 +225,9 @@ class Provisioner:
         self.client.close()
 
     def within_deadline(self, operation):
-        """Run `operation` and give up after settings.deadline seconds, retries and waits included.
-
-        It runs in a worker thread so that nothing (a slow DNS answer, a retry wait) can hold the command past
-        the deadline; once given up, the worker sends no further request.
-        """
+        """`operation()`, given up after settings.deadline seconds, retries and waits included: it runs in a worker
+        thread so that nothing (a slow DNS answer, a retry wait) holds the command longer; once given up, the
+        worker sends no further request."""
         self._deadline_at = time.monotonic() + self.settings.deadline
         result: dict = {}
 
@@ -344,15 +245,16 @@ class Provisioner:
             raise self._deadline_error()
         if "error" in result:
             raise result["error"]
-        return result.get("value")
+        return result["value"]
+
+    def _failure(self, cause: str, check: str, action: str, kind: str) -> ProvisioningError:
+        where = self.settings.api_url or self.host
+        return ProvisioningError(f"{cause} while trying to {action} the {kind} at {where}. {check}.")
 
     def _deadline_error(self) -> ProvisioningError:
         action, kind = self._current
-        error = ProvisioningError(
-            f"gave up after the deadline of {self.settings.deadline:g} s while trying to {action} the {kind} "
-            f"at {self.host} (each attempt: connect timeout {self.settings.connect_timeout:g} s, read timeout "
-            f"{self.settings.read_timeout:g} s). Re-run when {self.host} answers: nothing is duplicated."
-        )
+        cause = f"gave up after the deadline of {self.settings.deadline:g} s"
+        error = self._failure(cause, "Re-run when the API answers: nothing is duplicated", action, kind)
         error.maybe_sent = True
         return error
 
@@ -378,23 +280,20 @@ class Provisioner:
         except ApiException as exc:
             if missing_ok and isinstance(exc, NotFoundException):
                 return None
-            if not exc.status and "SSLError" in str(exc.reason):
-                # The client turns a TLS failure it sees first-hand into a status-0 ApiException.
-                reason = urllib3.exceptions.SSLError(str(exc.reason))
-                raise _explain_network(reason, kind, action, self.host, self.settings) from None
-            error = _explain_non_json(exc, kind, action, self.host) if exc.status and not _is_json(exc) else None
-            error = error or _explain(exc, kind, action, self.settings)
-            error.maybe_sent = _maybe_sent(exc)
-            raise error from None
-        except (ApiTypeError, ApiValueError, ValueError):
-            raise _explain_unreadable(kind, action, self.host) from None
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if exc.status or "SSLError" not in str(exc.reason):
+                error = self._failure(*http_failure(exc, kind, self.settings), action, kind)
+            else:  # the client's own report of a TLS failure, as a status-0 ApiException
+                reason = net.SSLError(str(exc.reason))
+                error = self._failure(*network_failure(reason, self.settings), action, kind)
+            error.maybe_sent = maybe_sent(exc)
+        except (net.HTTPError, OSError) as exc:
             if self._deadline_at is not None and time.monotonic() >= self._deadline_at:
-                # The attempt was cut short by the deadline, not by its own timeout: say so.
-                raise self._deadline_error() from None
-            error = _explain_network(exc, kind, action, self.host, self.settings)
-            error.maybe_sent = _maybe_sent(exc)
-            raise error from None
+                raise self._deadline_error() from None  # cut short by the deadline, not by its own timeout
+            error = self._failure(*network_failure(exc, self.settings), action, kind)
+            error.maybe_sent = maybe_sent(exc)
+        except (ApiTypeError, ApiValueError, ValueError):
+            error = self._failure("an answer that is not the Datadog API's JSON", NOT_THE_API, action, kind)
+        raise error from None
 
 
 def dumps(payload) -> str:

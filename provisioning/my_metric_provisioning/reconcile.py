@@ -1,23 +1,16 @@
-"""`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes.
+"""`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes (README: "What `apply`
+does").
 
-Identity. The monitor is the one tagged MANAGED_BY (the server-side `monitor_tags` filter of GET /api/v1/monitor
-finds it whatever its name); it records, as tags, the ids of the dashboard and downtimes apply made, and each of
-them is used only while it carries its marker. Reading the org therefore costs one monitor listing and one GET per
-other object, whatever the org holds.
-
-Difference. An object differs when a value apply would send differs from the live one at the same path. Keys the
-server adds (ids, timestamps, creator, defaults it fills in) are not looked at, nor the order of keys or of tags;
-a downtime recurrence whose live start is an earlier occurrence of the same rule is the same recurrence.
-
-Creates. A POST is never retried blindly: after an answer that may hide a create (5xx, timeout, reset) the object
-is looked up by its marker and adopted. While a run creates objects its id is on the monitor (`creating` tag);
-another run waits for it to finish instead of creating the same objects. Two runs that both find no monitor both
-create one: each then lists the marked monitors, keeps the oldest (lowest id) and deletes the others, and the run
-whose monitor went waits for the other.
+Identity: the monitor tagged MANAGED_BY, found by the server-side `monitor_tags` filter whatever its name, records
+on itself the ids of the dashboard and downtimes apply made; each is used only while it carries its marker. Reading
+the org costs one monitor listing and one GET per other object, whatever the org holds. A create is never retried
+blindly: after an answer that may hide one (5xx, timeout, reset) the object is looked up by its marker and adopted.
 """
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import time
 import uuid
@@ -36,23 +29,16 @@ from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRe
 from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import next_start
-from my_metric_provisioning.provision import (
-    MANAGED_BY,
-    Provisioner,
-    ProvisioningError,
-    desired_payloads,
-    downtime_marker,
-)
+from my_metric_provisioning.provision import MANAGED_BY, ProvisioningError, desired_payloads, downtime_marker
 from my_metric_provisioning.strict import to_model
 
 RECORD_PREFIX = "my-metric-provision-"
-CREATING = "creating"
 STALE_AFTER = 120  # seconds after which a `creating` tag is a run that died, not one still working
 POLL_SECONDS = 0.5
 UNLISTED_TRIES = 20  # polls for a monitor just created to appear in the filtered listing
 PAGE = 100
 INACTIVE_DOWNTIME_STATES = {"canceled", "ended"}
-ACTIONS = ("create", "missing", "update", "cancel", "unchanged", "adopt")  # adopt: apply found it made after all
+LOCK = f"{RECORD_PREFIX}creating:"  # the monitor's tag while a run creates objects: `<LOCK><run>-<unix time>`
 _ABSENT = object()
 
 
@@ -66,15 +52,9 @@ class Difference:
 
 def describe(difference: Difference) -> str:
     """`path: live -> to send`, each value as JSON cut to 200 characters, `(absent)` for a missing one."""
-    live, sent = (
-        "(absent)" if value is _ABSENT else json.dumps(value, sort_keys=True)
-        for value in (difference.live, difference.sent)
-    )
-    return f"{difference.path}: {_cut(live)} -> {_cut(sent)}"
-
-
-def _cut(text: str) -> str:
-    return text if len(text) <= 200 else text[:197] + "..."
+    shown = ["(absent)" if v is _ABSENT else json.dumps(v, sort_keys=True) for v in (difference.live, difference.sent)]
+    live, sent = (text if len(text) <= 200 else text[:197] + "..." for text in shown)
+    return f"{difference.path}: {live} -> {sent}"
 
 
 def differences(sent, live, path: str = "$") -> list[Difference]:
@@ -123,7 +103,7 @@ def same_recurrence_starts(sent: dict, live: dict) -> dict:
 @dataclass
 class Change:
     kind: str  # "monitor", "dashboard", "downtime <name>"
-    action: str  # one of ACTIONS
+    action: str  # create, missing, update, cancel, unchanged; adopt: apply found it made after all
     object_id: object = None
     sent: dict | None = None
     differences: list[Difference] = field(default_factory=list)
@@ -148,12 +128,9 @@ def record_key(kind: str) -> str:
 
 
 def records_of(tags) -> dict[str, str]:
-    found = {}
-    for tag in tags or []:
-        key, _, value = tag.removeprefix(RECORD_PREFIX).partition(":")
-        if tag.startswith(RECORD_PREFIX) and key != CREATING and value:
-            found[key] = value
-    return found
+    """{record key: id} from the monitor's `my-metric-provision-<key>:<id>` tags."""
+    ours = (t.removeprefix(RECORD_PREFIX) for t in tags or [] if t.startswith(RECORD_PREFIX) and not t.startswith(LOCK))
+    return {key: value for key, _, value in (tag.partition(":") for tag in ours) if value}
 
 
 def record_tags(records: dict[str, str]) -> list[str]:
@@ -161,13 +138,13 @@ def record_tags(records: dict[str, str]) -> list[str]:
 
 
 def lock_tag(run: str) -> str:
-    return f"{RECORD_PREFIX}{CREATING}:{run}-{int(time.time())}"
+    return f"{LOCK}{run}-{int(time.time())}"
 
 
 def foreign_lock(tags, run: str) -> str | None:
     """The run id of another apply creating objects right now, from the monitor's `creating` tag."""
     for tag in tags or []:
-        if tag.startswith(f"{RECORD_PREFIX}{CREATING}:"):
+        if tag.startswith(LOCK):
             owner, _, started = tag.rpartition(":")[2].rpartition("-")
             fresh = started.isdigit() and time.time() - int(started) < STALE_AFTER
             if owner != run and fresh:
@@ -175,19 +152,20 @@ def foreign_lock(tags, run: str) -> str | None:
     return None
 
 
-def _is_ours(downtime: dict, name: str, monitor_id) -> bool:
+def _is_ours(downtime: dict, kind: str, monitor_id) -> bool:
+    """A downtime apply made as `kind` ("downtime <name>") for that monitor, still active."""
     attributes = downtime.get("attributes") or {}
     linked = (attributes.get("monitor_identifier") or {}).get("monitor_id")
     return (
-        (monitor_id is None or linked == monitor_id)
+        linked == monitor_id
         and str(attributes.get("status") or "") not in INACTIVE_DOWNTIME_STATES
-        and downtime_marker(name) in (attributes.get("message") or "")
+        and downtime_marker(kind.removeprefix("downtime ")) in (attributes.get("message") or "")
     )
 
 
 # ---------------------------------------------------------------- the loop
 class Reconciler:
-    def __init__(self, provisioner: Provisioner, assets: Assets | None, now=None, run: str | None = None, show=None):
+    def __init__(self, provisioner, assets: Assets | None, now=None, run: str | None = None, show=None):
         self.provisioner = provisioner
         self.show = show or (lambda change: None)
         self.call = provisioner.call
@@ -201,16 +179,20 @@ class Reconciler:
         self.downtimes = DowntimesApi(provisioner.client)
 
     # ------------------------------------------------------------ reading
+    def _listed(self, kind: str, function, key, offset: str, limit: str, step=PAGE, **filters):
+        """Every item of a paged listing (under `key` of each answer), read as they are used: page n asks for
+        `limit`=PAGE items from `offset`=n * step."""
+        for number in itertools.count():
+            answer = self.call(kind, "list", function, **filters, **{offset: number * step, limit: PAGE})
+            page = answer[key] if key else answer
+            yield from page
+            if len(page) < PAGE:
+                return
+
     def managed_monitors(self) -> list[dict]:
-        found, page = [], 0
-        while True:
-            batch = self.call(
-                "monitor", "list", self.monitors.list_monitors, monitor_tags=MANAGED_BY, page=page, page_size=PAGE
-            )
-            found += batch or []
-            if len(batch or []) < PAGE:
-                break
-            page += 1
+        found = self._listed(
+            "monitor", self.monitors.list_monitors, None, "page", "page_size", 1, monitor_tags=MANAGED_BY
+        )
         return sorted((m for m in found if MANAGED_BY in (m.get("tags") or [])), key=lambda m: m["id"])
 
     def live(self, kind: str, object_id, monitor_id) -> dict | None:
@@ -219,56 +201,32 @@ class Reconciler:
             found = self.call("dashboard", "read", self.dashboards.get_dashboard, object_id, missing_ok=True)
             return found if found and MANAGED_BY in (found.get("description") or "") else None
         found = self.call("downtime", "read", self.downtimes.get_downtime, object_id, missing_ok=True)
-        name = kind.removeprefix("downtime ")
-        return found["data"] if found and _is_ours(found["data"], name, monitor_id) else None
+        return found["data"] if found and _is_ours(found["data"], kind, monitor_id) else None
 
     def scan(self, kind: str, monitor_id, known) -> str | None:
         """A marked object of `kind` no record knows, found by listing the org: only after a create that may
         have been made although its answer was lost, or left by a run that died while creating."""
         if kind == "dashboard":
-            start = 0
-            while True:
-                page = self.call(
-                    "dashboard", "list", self.dashboards.list_dashboards, count=PAGE, start=start, filter_deleted=False
-                )["dashboards"]
-                for item in page:
-                    if MANAGED_BY in (item.get("description") or "") and item["id"] not in known:
-                        return item["id"]
-                if len(page) < PAGE:
-                    return None
-                start += PAGE
-        offset, name = 0, kind.removeprefix("downtime ")
-        while True:
-            page = self.call(
-                "downtime",
-                "list",
-                self.downtimes.list_downtimes,
-                current_only=False,
-                page_offset=offset,
-                page_limit=PAGE,
-            )["data"]
-            for item in page:
-                if _is_ours(item, name, monitor_id) and item["id"] not in known:
-                    return item["id"]
-            if len(page) < PAGE:
-                return None
-            offset += PAGE
+            items = self._listed(kind, self.dashboards.list_dashboards, "dashboards", "start", "count")
+            ours = (item for item in items if MANAGED_BY in (item.get("description") or ""))
+        else:
+            items = self._listed("downtime", self.downtimes.list_downtimes, "data", "page_offset", "page_limit")
+            ours = (item for item in items if _is_ours(item, kind, monitor_id))
+        return next((item["id"] for item in ours if item["id"] not in known), None)
 
     def changes(self, monitor: dict | None) -> list[Change]:
         """What apply would do, object by object, against the org as it is now."""
-        monitor_id = monitor["id"] if monitor else "<id of the monitor apply creates>"
+        monitor_id = monitor and monitor["id"]
         records = records_of(monitor["tags"]) if monitor else {}
         sent = desired_payloads(self.assets, self.settings, monitor_id, self.now())
         changes = []
         for kind, payload in sent.items():
             if kind == "monitor":
-                live = None
-                if monitor:
-                    live = {**monitor, "tags": [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)]}
                 object_id = monitor and monitor["id"]
+                live = monitor and {**monitor, "tags": [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)]}
             else:
                 object_id = records.get(record_key(kind))
-                live = self.live(kind, object_id, monitor_id) if monitor and object_id else None
+                live = self.live(kind, object_id, monitor_id) if object_id else None
             change = compare(kind, payload, live, object_id)
             if change:
                 changes.append(change)
@@ -281,24 +239,25 @@ class Reconciler:
     # ------------------------------------------------------------ apply
     def apply(self) -> list[Change]:
         """Write only what differs; returns the changes made (with the new ids of created objects)."""
-        monitor, holding_lock = self._settled_monitor()
-        changes = self.changes(monitor)
-        if holding_lock:  # this run made the monitor
+        while True:
+            monitor, made_it = self._settled_monitor()
+            changes = self.changes(monitor)
+            # a `creating` tag left by a run that died: what it made may be unrecorded, so look before creating
+            stale = not made_it and any(t.startswith(LOCK) for t in monitor["tags"])
+            creates = any(change.action in ("create", "missing") for change in changes)
+            if made_it or not creates or self._took_lock(monitor):
+                break
+        if made_it:
             changes[0].action = "create"
-        records = records_of(monitor["tags"])
-        stale = any(t.startswith(f"{RECORD_PREFIX}{CREATING}:") for t in monitor["tags"]) and not holding_lock
         for change in changes:
             if change.action != "unchanged":
                 self.show(change)
-        creates = [c for c in changes if c.action in ("create", "missing")]
-        if creates and not holding_lock:
-            self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
-            holding_lock = True
+        records = records_of(monitor["tags"])
         try:
             for change in changes[1:]:
                 self._carry_out(change, monitor["id"], records, look_first=stale)
         except Exception:
-            if holding_lock:  # let the next run start at once instead of waiting for the tag to go stale
+            if made_it or creates:  # let the next run start at once instead of waiting for the tag to go stale
                 self._release(monitor, records)
             raise
         tags = sorted({*changes[0].sent["tags"], *record_tags(records)})
@@ -306,20 +265,29 @@ class Reconciler:
             self._write_monitor(monitor, changes[0].sent, tags)
         return changes
 
+    def _took_lock(self, monitor) -> bool:
+        """Tags the monitor as creating objects, then reads it back: the monitor API has no compare-and-set, so of
+        two runs that tag it at the same moment the last write wins, and the other run waits for that one."""
+        self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
+        self.provisioner.sleep(POLL_SECONDS)
+        monitor["tags"] = self.call("monitor", "read", self.monitors.get_monitor, monitor["id"])["tags"]
+        return self._mine(monitor["tags"])
+
+    def _mine(self, tags) -> bool:
+        return any(tag.startswith(f"{LOCK}{self.run}-") for tag in tags)
+
     def _release(self, monitor, records):
-        try:
+        with contextlib.suppress(ProvisioningError):  # the error being raised already says what went wrong
             tags = {t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)} | set(record_tags(records))
             self._write_monitor(monitor, None, sorted(tags))
-        except ProvisioningError:
-            pass
 
     def _write_monitor(self, monitor, sent, tags):
-        body = {k: v for k, v in (sent or {}).items() if k in MonitorUpdateRequest.attribute_map.values()}
-        body["tags"] = tags
-        answer = self.call(
+        updatable = MonitorUpdateRequest.attribute_map.values()
+        body = {**{k: v for k, v in (sent or {}).items() if k in updatable}, "tags": tags}
+        self.call(
             "monitor", "update", self.monitors.update_monitor, monitor["id"], to_model(body, MonitorUpdateRequest)
         )
-        monitor["tags"] = (answer or {}).get("tags", tags)
+        monitor["tags"] = tags
 
     def _carry_out(self, change: Change, monitor_id, records: dict, look_first: bool):
         key = record_key(change.kind)
@@ -334,36 +302,31 @@ class Reconciler:
             self.call("downtime", "cancel", self.downtimes.cancel_downtime, change.object_id, missing_ok=True)
             records.pop(key, None)
         elif change.action in ("create", "missing"):
-            known = set(records.values())
-            found = self.scan(change.kind, monitor_id, known) if look_first else None
-            if found:
-                change.action = "adopt"
-                self.log(f"adopted {change.kind} {found}: made by an apply that stopped before recording it")
-            records[key] = change.object_id = found or self._create(change, monitor_id, known)
+            records[key] = change.object_id = self._create(change, monitor_id, set(records.values()), look_first)
 
-    def _create(self, change: Change, monitor_id, known):
-        kind = "dashboard" if change.kind == "dashboard" else "downtime"
-        if kind == "dashboard":
-            create, body = self.dashboards.create_dashboard, to_model(change.sent, Dashboard)
-        else:
-            create, body = self.downtimes.create_downtime, to_model(change.sent, DowntimeCreateRequest)
-        try:
-            answer = self.call(kind, "create", create, body)
-        except ProvisioningError as error:
-            found = self.scan(change.kind, monitor_id, known) if error.maybe_sent else None
-            if not found:
-                raise
-            change.action = "adopt"
-            self.log(f"adopted {change.kind} {found}: Datadog made it although its answer was an error")
-            return found
-        return answer["id"] if kind == "dashboard" else answer["data"]["id"]
+    def _create(self, change: Change, monitor_id, known, look_first: bool):
+        """The new object's id; or the id of the one found by its marker, adopted: made by a run that died before
+        recording it (`look_first`), or by this create although its answer was an error."""
+        found = self.scan(change.kind, monitor_id, known) if look_first else None
+        if not found:
+            if change.kind == "dashboard":
+                create, body = self.dashboards.create_dashboard, to_model(change.sent, Dashboard)
+            else:
+                create, body = self.downtimes.create_downtime, to_model(change.sent, DowntimeCreateRequest)
+            try:
+                answer = self.call(change.kind.split()[0], "create", create, body)
+                return answer["id"] if change.kind == "dashboard" else answer["data"]["id"]
+            except ProvisioningError as error:
+                found = error.maybe_sent and self.scan(change.kind, monitor_id, known)
+                if not found:
+                    raise
+        change.action = "adopt"
+        self.log(f"adopted {change.kind} {found}: made by an apply whose answer was lost")
+        return found
 
     def _settled_monitor(self) -> tuple[dict, bool]:
-        """The managed monitor, once no other run is creating objects; True if this run made it.
-
-        A run creates at most one monitor: if the filtered listing does not show it (yet), it waits a little,
-        then stops rather than create another.
-        """
+        """The managed monitor, once no other run is creating objects; True if this run made it. A run creates at
+        most one monitor: if the filtered listing does not show it (yet), it waits a little, then stops."""
         waited_for, created, unlisted = None, False, 0
         while True:
             monitors = self.managed_monitors()
@@ -374,11 +337,9 @@ class Reconciler:
             if not monitors:
                 unlisted += 1
                 if unlisted > UNLISTED_TRIES:
-                    raise ProvisioningError(
-                        f"the monitor this run created is not in GET /api/v1/monitor?monitor_tags={MANAGED_BY} "
-                        f"at {self.provisioner.host} after {UNLISTED_TRIES * POLL_SECONDS:g} s. Re-run in a minute: "
-                        "the next run finds it instead of creating another."
-                    )
+                    waited = f"{self.provisioner.host} after {UNLISTED_TRIES * POLL_SECONDS:g} s"
+                    raise ProvisioningError(f"the monitor this run created is not in the monitor_tags listing of "
+                                            f"{waited}. Re-run in a minute: the next run finds it.")  # fmt: skip
                 self.provisioner.sleep(POLL_SECONDS)
                 continue
             if created and unlisted >= 0:
@@ -386,7 +347,7 @@ class Reconciler:
                 for other in monitors[1:]:
                     self.call("monitor", "delete", self.monitors.delete_monitor, other["id"], missing_ok=True)
                     self.log(f"deleted monitor {other['id']}: a second apply made one at the same moment")
-                if any(t.startswith(f"{RECORD_PREFIX}{CREATING}:{self.run}-") for t in monitors[0]["tags"]):
+                if self._mine(monitors[0]["tags"]):
                     return monitors[0], True
             monitor = monitors[0]
             owner = foreign_lock(monitor["tags"], self.run)
@@ -403,9 +364,7 @@ class Reconciler:
         try:
             self.call("monitor", "create", self.monitors.create_monitor, body)
         except ProvisioningError as error:
-            mine = f"{RECORD_PREFIX}{CREATING}:{self.run}-"
-            made = error.maybe_sent and any(t.startswith(mine) for m in self.managed_monitors() for t in m["tags"])
-            if not made:
+            if not (error.maybe_sent and any(self._mine(m["tags"]) for m in self.managed_monitors())):
                 raise
             self.log("the monitor was made although Datadog's answer was an error: using it")
 

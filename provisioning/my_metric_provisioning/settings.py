@@ -1,5 +1,5 @@
-"""What a provisioning run is told, kept free of the Datadog client so that the CLI can check its options
-before importing it (the client's import alone takes a large part of a second)."""
+"""What a provisioning run is told, and how a Datadog call fails, kept free of the Datadog client so that the CLI
+can check its options before importing it (the client's import alone takes a large part of a second)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,19 @@ from zoneinfo import ZoneInfo
 
 # The sites datadog-api-client accepts for its `site` server variable; a test keeps this list equal to the client's.
 KNOWN_SITES = (
-    "datadoghq.com",
-    "us3.datadoghq.com",
-    "us5.datadoghq.com",
-    "ap1.datadoghq.com",
-    "ap2.datadoghq.com",
-    "uk1.datadoghq.com",
-    "datadoghq.eu",
-    "ddog-gov.com",
-    "us2.ddog-gov.com",
-)
+    "datadoghq.com", "us3.datadoghq.com", "us5.datadoghq.com", "ap1.datadoghq.com", "ap2.datadoghq.com",
+    "uk1.datadoghq.com", "datadoghq.eu", "ddog-gov.com", "us2.ddog-gov.com"
+)  # fmt: skip
+
+
+class ProvisioningError(Exception):
+    """A Datadog call failed; the message names the host, the action and the cause. Never contains key material.
+
+    `maybe_sent`: the request may have reached Datadog and been carried out (a 5xx, a timeout or a reset while
+    waiting for the answer), so a create must be looked up before it is sent again.
+    """
+
+    maybe_sent = False
 
 
 @dataclass
@@ -30,6 +33,6 @@ class Settings:
     retry_backoff: float = 2.0
     connect_timeout: float = 10.0  # seconds to open the connection, per attempt
     read_timeout: float = 60.0  # seconds without a byte of the answer, per attempt
-    deadline: float = 300.0  # seconds for the whole apply or destroy, retries and waits included
+    deadline: float = 300.0  # seconds for the whole command, retries and waits included
     api_key: str = field(default="", repr=False)
     app_key: str = field(default="", repr=False)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from my_metric_provisioning.assets import default_integration_dir
 from my_metric_provisioning.cli import run
+from my_metric_provisioning.provision import MANAGED_BY
 
 REPO_INTEGRATION = default_integration_dir()
 # A Wednesday, 17:00 in Paris and 11:00 in New York: working hours, so no catch-up downtime unless a test
@@ -50,6 +51,14 @@ def reported(out) -> dict[str, tuple[str, str]]:
     return found
 
 
+def managed(fake):
+    """How many dashboards, monitors and active downtimes carry the marker."""
+    dashboards = [d for d in fake.dashboards.values() if MANAGED_BY in d.get("description", "")]
+    monitors = [m for m in fake.monitors.values() if MANAGED_BY in m.get("tags", [])]
+    downtimes = [d for d in fake.active_downtimes() if MANAGED_BY in d["attributes"]["message"]]
+    return len(dashboards), len(monitors), len(downtimes)
+
+
 def writes(fake) -> int:
     return sum(1 for method, _ in fake.requests if method != "GET")
 
@@ -77,18 +86,13 @@ def integration_copy(tmp_path) -> Path:
     return copy
 
 
-def with_timezone(payload: dict, tz_name: str) -> dict:
-    """A copy of a downtime payload set to `tz_name`, as apply sends it."""
-    changed = copy.deepcopy(payload)
-    attributes = changed["data"]["attributes"]
-    attributes["schedule"]["timezone"] = tz_name
-    attributes["display_timezone"] = tz_name
-    return changed
-
-
 def payloads_in(assets, zone):
-    """The two stored downtimes, moved to `zone`."""
-    return [with_timezone(assets.downtimes[name], zone) for name in ("weeknights", "weekend")]
+    """The two stored downtimes, moved to `zone`, as apply sends them."""
+    moved = [copy.deepcopy(assets.downtimes[name]) for name in ("weeknights", "weekend")]
+    for payload in moved:
+        attributes = payload["data"]["attributes"]
+        attributes["schedule"]["timezone"] = attributes["display_timezone"] = zone
+    return moved
 
 
 def set_rules(payload, recurrences):

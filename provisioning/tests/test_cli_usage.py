@@ -25,140 +25,99 @@ def assets_never_read(monkeypatch):
     monkeypatch.setattr(Assets, "load", refuse)
 
 
-BAD_OPTIONS = [
-    (["--timezone", "Mars/Base", "apply", "--dry-run"], "--timezone 'Mars/Base': use an IANA timezone name"),
-    (["--timezone", "Mars/Base", "validate"], "--timezone 'Mars/Base'"),
-    (["apply", "--dry-run", "--notify", "@a", "--timezone", "Mars/Base"], "--timezone 'Mars/Base'"),
-    (["validate", "--timezone", "Moon"], "--timezone 'Moon'"),
-    (["--timezone", "", "destroy", "--dry-run"], "--timezone ''"),
-    (["--timezone", "europe/paris", "apply", "--dry-run"], "did you mean Europe/Paris?"),
-    (["apply", "--dry-run", "--notify", "me"], "--notify 'me': give one handle starting with @"),
-    (["apply", "--notify", "@"], "--notify '@'"),
-    (["apply", "--notify", "@a @b"], "--notify '@a @b'"),
-    (["apply", *NO_NETWORK], "--notify is required for apply"),
-    (["apply", "--dry-run", "--max-retries", "-1"], "--max-retries"),
-    (["destroy", "--retry-backoff", "-2"], "--retry-backoff"),
-    (["apply", "--dry-run", "--connect-timeout", "0"], "--connect-timeout"),
-    (["destroy", "--read-timeout", "-1"], "--read-timeout"),
-    (["apply", "--dry-run", "--read-timeout", "nan"], "--read-timeout"),
-    (["apply", "--dry-run", "--deadline", "0"], "--deadline"),
-    (["apply", "--dry-run", "--deadline", "soon"], "--deadline"),
-    (["apply", "--dry-run", "--notfy", "@a"], "--notfy"),
-    (["validate", "--year", "next"], "--year"),
-    (["validate", "--year", "99999"], "--year"),
-    (["validate", "--year", "-1"], "--year"),
-    (["calendar", "--output", "x.png", "--year", "0"], "--year"),
-    (["forecast", "--target-warnings-per-week", "-5"], "--target-warnings-per-week"),
-    (["forecast", "--target-warnings-per-week", "5", "--target-alerts-per-week", "0"], "--target-alerts-per-week"),
-    (["deploy"], "deploy"),
-    ([], "give a command"),
-    (["apply", "--notify", "@a", "--api-url", "ftp://example.com"], "--api-url 'ftp://example.com'"),
-    (["--assets-dir", "/nonexistent", "validate"], "--assets-dir: no manifest.json in /nonexistent"),
-    (["snapshot", *NO_NETWORK], "--notify is required for snapshot"),
-    (["snapshot", "--notify", "me", *NO_NETWORK], "--notify 'me': give one handle starting with @"),
-    (["snapshot", "--notify", "@a", "--minutes", "0", *NO_NETWORK], "--minutes"),
-    (["snapshot", "--notify", "@a", "--minutes", "99999", *NO_NETWORK], "--minutes"),
-    (["snapshot", "--notify", "@a", "--deadline", "-1", *NO_NETWORK], "--deadline"),
-    (["apply", "--notify", "@a", "--full-scan"], "--full-scan"),
-    (["plan", "--notify", "@a", "--dry-run"], "--dry-run"),
+BAD_OPTIONS = [  # what is given, then what the one line must name: the option, and the value or the fix
+    (["--timezone", "Mars/Base", "apply", "--dry-run"], ["--timezone", "Mars/Base", "IANA"]),
+    (["apply", "--dry-run", "--notify", "@a", "--timezone", "Mars/Base"], ["--timezone", "Mars/Base"]),
+    (["validate", "--timezone", "Moon"], ["--timezone", "Moon"]),
+    (["--timezone", "", "destroy"], ["--timezone", "''"]),
+    (["--timezone", "europe/paris", "apply", "--dry-run"], ["--timezone", "Europe/Paris"]),
+    (["apply", "--dry-run", "--notify", "me"], ["--notify", "'me'", "@"]),
+    (["apply", "--notify", "@a @b"], ["--notify", "'@a @b'"]),
+    (["apply", *NO_NETWORK], ["--notify", "MY_METRIC_NOTIFY"]),
+    (["apply", "--dry-run", "--max-retries", "-1"], ["--max-retries", "range"]),
+    (["destroy", "--retry-backoff", "-2"], ["--retry-backoff", "range"]),
+    (["apply", "--dry-run", "--connect-timeout", "0"], ["--connect-timeout", "range"]),
+    (["apply", "--dry-run", "--read-timeout", "nan"], ["--read-timeout", "finite"]),
+    (["apply", "--dry-run", "--deadline", "soon"], ["--deadline", "soon"]),
+    (["apply", "--dry-run", "--notfy", "@a"], ["--notfy"]),
+    (["validate", "--year", "99999"], ["--year", "range"]),
+    (["calendar", "--output", "x.png", "--year", "0"], ["--year", "range"]),
+    (["forecast", "--target-warnings-per-week", "-5"], ["--target-warnings-per-week", "range"]),
+    (["deploy"], ["deploy"]),
+    ([], ["validate", "plan", "apply", "destroy"]),
+    (["apply", "--notify", "@a", "--api-url", "ftp://example.com"], ["--api-url", "ftp://example.com"]),
+    (["--assets-dir", "/nonexistent", "validate"], ["--assets-dir", "/nonexistent", "manifest.json"]),
+    (["plan", *NO_NETWORK], ["--notify"]),
+    (["snapshot", *NO_NETWORK], ["--notify"]),
+    (["snapshot", "--notify", "@a", "--minutes", "0", *NO_NETWORK], ["--minutes", "range"]),
+    (["plan", "--notify", "@a", "--dry-run"], ["--dry-run"]),
+    (["destroy", "--dry-run"], ["--dry-run"]),
 ]
 
 
-@pytest.mark.parametrize("argv, expected", BAD_OPTIONS, ids=[" ".join(argv) for argv, _ in BAD_OPTIONS])
-def test_bad_option_is_refused_before_any_work(assets_never_read, fake_keys, argv, expected):
+@pytest.mark.parametrize("argv, named", BAD_OPTIONS, ids=[" ".join(argv) for argv, _ in BAD_OPTIONS])
+def test_bad_option_is_refused_before_any_work(assets_never_read, fake_keys, argv, named):
     code, out = cli(*argv)
     assert code == 2, out
-    assert out.startswith("error: ") and expected in out
-    assert len(out.strip().splitlines()) == 1 and "Traceback" not in out
-    if argv and argv[-1].lstrip("-").replace(".", "").isdigit():  # a number out of range: the range is said
-        assert "range" in out
+    assert out.startswith("error: ") and len(out.strip().splitlines()) == 1, out
+    assert all(text in out for text in named), out
     assert_no_key(out, fake_keys)
 
 
 def test_missing_keys_are_a_usage_error_before_any_work(assets_never_read, monkeypatch):
     monkeypatch.delenv("DD_APP_KEY")
     code, out = cli("destroy", *NO_NETWORK)
-    assert code == 2 and "DD_APP_KEY not set" in out
+    assert code == 2 and out.split(":")[1].strip() == "DD_APP_KEY not set", out  # the missing one only
 
 
-SITE_TYPOS = {
-    "datadoghq.con": "did you mean 'datadoghq.com'?",
-    "app.datadoghq.com": "did you mean 'datadoghq.com'?",
-    "https://datadoghq.eu": "did you mean 'datadoghq.eu'?",
-    "https://app.datadoghq.eu/": "did you mean 'datadoghq.eu'?",
-    "us5.datadoghq.co": "did you mean 'us5.datadoghq.com'?",
-    "datadoghq": "did you mean",
-    "": "not a Datadog site",
-    "DATADOGHQ.COM": "not a Datadog site",
-}
-
-
-@pytest.mark.parametrize("dry_run", [True, False], ids=["dry-run", "apply"])
-@pytest.mark.parametrize("site", SITE_TYPOS)
-def test_mistyped_site_is_a_usage_error_listing_the_sites(assets_never_read, site, dry_run):
-    argv = ["apply", "--notify", "@a@example.com", "--site", site] + (["--dry-run"] if dry_run else [])
-    code, out = cli(*argv)
+@pytest.mark.parametrize("site", ["datadoghq.con", "https://app.datadoghq.eu/", "", "DATADOGHQ.COM"])
+def test_mistyped_site_is_a_usage_error_listing_the_sites(assets_never_read, site):
+    code, out = cli("apply", "--notify", "@a@example.com", "--site", site)
     assert code == 2, out
-    assert out.startswith(f"error: --site {site!r}: not a Datadog site") and SITE_TYPOS[site] in out
-    assert all(known in out for known in KNOWN_SITES)
+    assert f"--site {site!r}" in out and all(known in out for known in KNOWN_SITES)
 
 
-def test_mistyped_dd_site_is_named_too(assets_never_read, monkeypatch):
+def test_a_value_from_the_environment_is_named_with_its_variable(assets_never_read, monkeypatch):
     monkeypatch.setenv("DD_SITE", "datadoghq.con")
     code, out = cli("destroy")
-    assert code == 2 and "--site 'datadoghq.con': not a Datadog site" in out and "DD_SITE" in out
+    assert code == 2 and "'datadoghq.con'" in out and "$DD_SITE" in out
 
 
 @pytest.mark.parametrize("site", KNOWN_SITES)
 def test_every_known_site_is_accepted(site):
     code, out = cli("apply", "--dry-run", "--site", site)
-    assert code == 0, out
-    assert f"for site {site}," in out
+    assert code == 0 and site in out, out
 
 
-def command(*argv, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "my_metric_provisioning", *argv], **kwargs)
-
-
-@pytest.mark.parametrize(
-    "argv, expected",
-    [
-        (["apply", "--dry-run", "--notify", "@a", "--timezone", "Mars/Base"], "error: --timezone 'Mars/Base'"),
-        (["apply", "--dry-run", "--notify", "me", "--timezone", "Europe/Paris"], "error: --notify 'me'"),
-        (["apply", "--dry-run", "--notify", "@a", "--timezone", "UTC", "--site", "eu"], "error: --site 'eu'"),
-    ],
-)
-def test_the_real_command_reports_usage_errors_on_stdout_with_exit_2(argv, expected):
+def test_the_real_command_reports_usage_errors_on_stdout_with_exit_2():
     """The order the local tour uses: `apply --dry-run --notify X --timezone Y`, options after the command."""
-    result = subprocess.run(
-        [sys.executable, "-m", "my_metric_provisioning", *argv], capture_output=True, text=True, timeout=120
-    )
+    argv = ["apply", "--dry-run", "--notify", "me", "--timezone", "Europe/Paris"]
+    result = subprocess.run([sys.executable, "-m", "my_metric_provisioning", *argv], capture_output=True, text=True)
     assert result.returncode == 2
-    assert result.stdout.startswith(expected) and result.stderr == ""
+    assert result.stdout.startswith("error: --notify 'me'") and result.stderr == ""
 
 
-def test_options_after_the_command_are_used():
-    code, out = cli("apply", "--dry-run", "--notify", "@a@example.com", "--timezone", "Europe/Paris")
+def test_options_after_the_command_win_over_those_before_it():
+    code, out = cli(
+        "--timezone", "Asia/Tokyo", "apply", "--dry-run", "--notify", "@a@b.c", "--timezone", "Europe/Paris"
+    )
     assert code == 0, out
-    assert "timezone Europe/Paris, notifying @a@example.com" in out and '"timezone": "Europe/Paris"' in out
+    assert '"timezone": "Europe/Paris"' in out and "Asia/Tokyo" not in out and "@a@b.c" in out
 
 
-@pytest.mark.parametrize("argv", [["apply", "--dry-run"], ["--assets-dir", "{broken}", "validate"]])
-def test_a_reader_that_stops_early_gets_no_traceback(argv, tmp_path):
+@pytest.mark.parametrize("broken", [False, True], ids=["payloads", "findings"])
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path, broken):
     """`my-metric-provision ... | head -1`: the pipe is made as small as Linux allows so the command is
     still writing when the reader closes it."""
-    if "{broken}" in argv:
-        argv = [str(broken_assets(tmp_path)) if a == "{broken}" else a for a in argv]
+    argv = ["--assets-dir", str(broken_assets(tmp_path)), "validate"] if broken else ["apply", "--dry-run"]
     read_end, write_end = os.pipe()
     fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)
-    process = command(*argv, stdout=write_end, stderr=subprocess.PIPE)
+    command = [sys.executable, "-m", "my_metric_provisioning", *argv]
+    process = subprocess.Popen(command, stdout=write_end, stderr=subprocess.PIPE)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as reader:
-        first = reader.readline()
-    stderr = process.communicate(timeout=120)[1].decode()
-    assert first.strip()
-    assert "Traceback" not in stderr and "BrokenPipeError" not in stderr, stderr
-    assert process.returncode == 141
+        assert reader.readline().strip()
+    assert process.communicate(timeout=120)[1].decode() == "" and process.returncode == 141
 
 
 def broken_assets(tmp_path):
@@ -178,12 +137,8 @@ def test_the_site_list_is_the_clients():
     assert list(KNOWN_SITES) == list(dict.fromkeys(client_sites))
 
 
-@pytest.mark.parametrize(
-    "argv",
-    [["apply", "--dry-run", "--notify", "me"], ["snapshot", "--dry-run", "--notify", "@a", "--minutes", "0"]],
-    ids=["apply", "snapshot"],
-)
-def test_a_usage_error_does_not_import_the_datadog_client(argv):
+def test_a_usage_error_does_not_import_the_datadog_client():
+    argv = ["snapshot", "--dry-run", "--notify", "@a", "--minutes", "0"]
     code = (
         f"import sys; from my_metric_provisioning.cli import run; "
         f"assert run({argv!r}) == 2; "
@@ -199,11 +154,10 @@ def test_an_unreadable_asset_names_the_file_and_line(tmp_path):
     path.write_text('{\n  "title": "x",\n  "widgets": [,]\n}\n')
     code, out = cli("--assets-dir", str(copy), "validate")
     assert code == 2
-    assert out.startswith(f"error: {path}: invalid JSON at line 3 column") and "Traceback" not in out
+    assert out.startswith("error: ") and str(path) in out and "line 3" in out and "Traceback" not in out
 
 
-@pytest.mark.parametrize("year", ["2024", "2025"])
-def test_a_year_before_the_stored_downtimes_began_is_refused_naming_year(year):
-    code, out = cli("validate", "--year", year)
-    assert code == 2 and f"--year {year}" in out and "2026" in out and "ERROR" not in out
+def test_a_year_before_the_stored_downtimes_began_is_refused_naming_year():
+    code, out = cli("validate", "--year", "2025")
+    assert code == 2 and "--year 2025" in out and "2026" in out and "ERROR" not in out
     assert cli("validate", "--year", "2026")[0] == 0

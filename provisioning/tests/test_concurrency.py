@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
+from my_metric_provisioning.provision import MANAGED_BY, Provisioner, downtime_marker
 from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
 
 from .common import FAST, NOTIFY, apply, destroy, reported
@@ -63,22 +63,51 @@ def test_objects_left_by_a_run_that_died_while_creating_are_adopted(fake):
     }
 
 
+OTHER_RUN = f"{RECORD_PREFIX}creating:otherrun-9999999999"
+
+
+def the_other_run_finishes(monkeypatch, monitor_of, then=lambda: None):
+    """While this run waits (Provisioner.sleep), the other run does `then` and removes its `creating` tag."""
+
+    def finish(self, seconds):
+        if OTHER_RUN in monitor_of()["tags"]:
+            then()
+            monitor_of()["tags"].remove(OTHER_RUN)
+
+    monkeypatch.setattr(Provisioner, "sleep", finish)
+
+
 def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
     assert apply(fake)[0] == 0
     [monitor] = fake.monitors.values()
     fake.dashboards.clear()
-    other = f"{RECORD_PREFIX}creating:otherrun-9999999999"
-    monitor["tags"].append(other)
-    polls = []
-
-    def other_run_finishes(seconds):
-        polls.append(seconds)
-        monitor["tags"].remove(other)
-
-    monkeypatch.setattr("my_metric_provisioning.provision.Provisioner.sleep", lambda self, s: other_run_finishes(s))
+    monitor["tags"].append(OTHER_RUN)
+    the_other_run_finishes(monkeypatch, lambda: monitor)
     code, out = apply(fake)
     assert code == 0, out
-    assert len(polls) == 1 and "otherrun" in out and len(fake.dashboards) == 1
+    assert "otherrun" in out and len(fake.dashboards) == 1
+
+
+def test_of_two_runs_that_tag_the_monitor_at_once_only_the_last_creates(fake, monkeypatch):
+    """Both find the dashboard missing and write their `creating` tag; the other run's write lands last, so this
+    run waits for it and then finds the dashboard the other made, instead of making a second one."""
+    assert apply(fake)[0] == 0
+    [monitor] = fake.monitors.values()
+    [(dashboard_id, dashboard)] = fake.dashboards.items()
+    fake.dashboards.clear()
+    handle = fake.handle
+
+    def the_other_write_lands_last(method, path, query, body):
+        answer = handle(method, path, query, body)
+        if method == "PUT" and any(t.startswith(f"{RECORD_PREFIX}creating:") for t in body.get("tags", [])):
+            monitor["tags"] = [t for t in monitor["tags"] if "creating:" not in t] + [OTHER_RUN]
+        return answer
+
+    monkeypatch.setattr(fake, "handle", the_other_write_lands_last)
+    the_other_run_finishes(monkeypatch, lambda: monitor, then=lambda: fake.dashboards.update({dashboard_id: dashboard}))
+    code, out = apply(fake)
+    assert code == 0, out
+    assert fake.count("POST", "/api/v1/dashboard") == 1 and list(fake.dashboards) == [dashboard_id]  # the first apply's
 
 
 def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, monkeypatch):
@@ -89,16 +118,13 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
 
     def another_run_first(self):
         other = max(fake.monitors, default=0) + 1
-        tags = [MANAGED_BY, f"{RECORD_PREFIX}creating:otherrun-9999999999"]
-        fake.monitors[other] = {"id": other, "name": "made by the other run", "tags": tags}
+        fake.monitors[other] = {"id": other, "name": "made by the other run", "tags": [MANAGED_BY, OTHER_RUN]}
         fake._ids = iter(range(other + 1, other + 100))
         create(self)
 
     monkeypatch.setattr(Reconciler, "_create_monitor", another_run_first)
-    monkeypatch.setattr(
-        "my_metric_provisioning.provision.Provisioner.sleep",
-        lambda self, seconds: fake.monitors[min(fake.monitors)]["tags"].pop(),  # the other run finishes
-    )
+    the_other_run_finishes(monkeypatch, lambda: fake.monitors[min(fake.monitors)])
+    fake.fail("DELETE", r"/api/v1/monitor/\d+", 404, made=True)  # the other run deleted ours too, just before
     code, out = apply(fake)
     assert code == 0, out
     assert list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out
@@ -108,7 +134,7 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
 def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, monkeypatch):
     # Datadog's monitor search may lag behind a create: apply waits, then stops instead of creating more.
     monkeypatch.setattr(fake, "_get_api_v1_monitor", lambda _, query, body: (200, [], {}))
-    monkeypatch.setattr("my_metric_provisioning.provision.Provisioner.sleep", lambda self, seconds: None)
+    monkeypatch.setattr(Provisioner, "sleep", lambda self, seconds: None)
     code, out = apply(fake)
     assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out
     assert len(fake.monitors) == 1

@@ -3,23 +3,38 @@ else; a refused call names the object and the action, and leaves the monitor so 
 
 import pytest
 
-from .common import apply, destroy, reported
+from .common import FAST, apply, assert_no_key, cli, destroy, integration_copy, managed, reported
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
 
-def test_destroy_prints_a_line_for_each_object_it_removed_monitor_last(fake):
+def test_destroy_removes_what_apply_made_monitor_last_and_nothing_else(fake, fake_keys):
+    fake.dashboards["other-000-aaa"] = {"title": "my_metric - Overview", "description": "hand made", "widgets": []}
+    fake.monitors[999] = {"id": 999, "name": "someone else's", "query": "avg(last_5m):avg:x{*} > 1", "tags": []}
     assert apply(fake)[0] == 0
-    [monitor_id] = fake.monitors
-    [dashboard_id] = fake.dashboards
+    [monitor_id] = set(fake.monitors) - {999}
+    [dashboard_id] = set(fake.dashboards) - {"other-000-aaa"}
     code, out = destroy(fake)
     assert code == 0, out
     done = reported(out)
     assert done["dashboard"] == ("deleted", dashboard_id) and done["monitor"] == ("deleted", str(monitor_id))
     assert [done[f"downtime {name}"][0] for name in ("weekend", "weeknights")] == ["canceled", "canceled"]
-    assert list(done)[-1] == "monitor"
-    assert fake.dashboards == {} and fake.monitors == {} and fake.active_downtimes() == []
-    assert destroy(fake) == (0, "nothing to do: no monitor carries the provisioning marker.\n")
+    assert list(done)[-1] == "monitor" and fake.active_downtimes() == []
+    assert list(fake.dashboards) == ["other-000-aaa"] and list(fake.monitors) == [999]
+    assert_no_key(out, fake_keys)
+    code, out = destroy(fake)
+    assert code == 0 and reported(out) == {}, out
+    code, out = apply(fake)  # and the next apply makes everything anew
+    assert [action for action, _ in reported(out).values()] == ["created"] * 4 and managed(fake) == (1, 1, 2)
+
+
+def test_destroy_reads_no_asset_so_never_refuses_because_the_files_changed(fake, tmp_path):
+    assert apply(fake)[0] == 0
+    changed = integration_copy(tmp_path)
+    (changed / "assets" / "monitors" / "my_metric_high.json").write_text("{ not json")
+    code, out = cli("--assets-dir", str(changed), "destroy", "--api-url", fake.url, *FAST)
+    assert code == 0, out
+    assert managed(fake) == (0, 0, 0)
 
 
 def test_a_recorded_downtime_moved_to_another_monitor_is_left_alone(fake):

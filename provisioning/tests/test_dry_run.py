@@ -2,6 +2,7 @@
 
 import json
 import re
+import socket
 
 from my_metric_provisioning.assets import DASHBOARD_FILE
 from my_metric_provisioning.provision import CATCH_UP, MANAGED_BY, downtime_marker
@@ -54,3 +55,15 @@ def test_at_night_the_plan_ends_with_the_catch_up_downtime(real_assets, clock):
         k: v for k, v in first.items() if k not in ("message", "schedule")
     }
     assert catch_up["monitor_identifier"] == {"monitor_id": MONITOR_PLACEHOLDER}
+
+
+def test_the_preview_needs_no_keys_and_opens_no_connection(monkeypatch):
+    monkeypatch.delenv("DD_API_KEY", raising=False)
+    monkeypatch.delenv("DD_APP_KEY", raising=False)
+
+    def refuse(*args):
+        raise AssertionError("the offline preview opened a connection")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    code, out = cli("apply", "--dry-run", "--notify", NOTIFY, "--api-url", "http://127.0.0.1:9")
+    assert code == 0 and "== monitor ==" in out, out

@@ -75,21 +75,21 @@ def test_a_downtime_rule_edited_in_the_ui_is_an_update(fake):
     assert '$.data.attributes.schedule.recurrences[0].duration: "2h" -> "49h"' in out
 
 
-def test_an_object_deleted_by_hand_is_missing(fake):
-    assert apply(fake)[0] == 0
-    [dashboard_id] = fake.dashboards
-    fake.dashboards.clear()
-    code, out = plan(fake)
-    assert code == CHANGES
-    assert reported(out)["dashboard"] == ("missing", dashboard_id)
+LOSSES = {  # what happened by hand to a recorded object
+    "dashboard deleted": ("dashboard", lambda fake, i: fake.dashboards.pop(i)),
+    "dashboard without its marker": ("dashboard", lambda fake, i: fake.dashboards[i].update(description="mine now")),
+    "downtime deleted": ("downtime weekend", lambda fake, i: fake.downtimes.pop(i)),
+}
 
 
-def test_a_downtime_deleted_by_hand_is_missing(fake):
+@pytest.mark.parametrize("loss", LOSSES)
+def test_an_object_deleted_by_hand_or_no_longer_marked_is_missing(fake, loss):
+    kind, lose = LOSSES[loss]
     assert apply(fake)[0] == 0
-    downtime_id = next(i for i, d in fake.downtimes.items() if "weekend]" in d["attributes"]["message"])
-    del fake.downtimes[downtime_id]
+    object_id = reported(plan(fake)[1])[kind][1]
+    lose(fake, object_id)
     code, out = plan(fake)
-    assert code == CHANGES and reported(out)["downtime weekend"] == ("missing", downtime_id)
+    assert code == CHANGES and reported(out)[kind] == ("missing", object_id)
 
 
 def test_the_catch_up_is_created_at_night_and_canceled_by_day(fake, clock):
