@@ -370,11 +370,10 @@ class Reconciler:
 
     # ------------------------------------------------------------ destroy
     def destroy(self) -> list[Change]:
-        """Cancel the recorded downtimes, delete the recorded dashboard, then the monitor that holds the records."""
+        """Cancel the recorded downtimes and delete the recorded dashboard, then the monitor that holds the records."""
         done = []
         for monitor in self.managed_monitors():
-            records = records_of(monitor["tags"])
-            for key, object_id in sorted(records.items(), key=lambda item: item[0] == "dashboard"):
+            for key, object_id in records_of(monitor["tags"]).items():
                 kind = key.replace("-", " ", 1)
                 if self.live(kind, object_id, monitor["id"]) is None:
                     continue

@@ -80,11 +80,18 @@ def test_a_failed_create_is_not_retried_and_a_rerun_completes(fake, status):
     assert managed(fake) == (1, 1, 2)
 
 
-def test_a_refused_lookup_after_a_lost_create_names_the_listing(fake):
-    fake.fail("POST", "/api/v1/dashboard", 502)
-    fake.fail("GET", "/api/v1/dashboard", 403)
+@pytest.mark.parametrize(
+    "path, kind, permission",
+    [("/api/v1/dashboard", "dashboard", "dashboards_read"), ("/api/v2/downtime", "downtime", "monitors_downtime")],
+)
+def test_a_refused_lookup_after_a_lost_create_names_the_listing(fake, path, kind, permission):
+    fake.fail("POST", path, 502)
+    fake.fail("GET", path, 403)
+    fake.fail(
+        "PUT", r"/api/v1/monitor/\d+", 403
+    )  # releasing the creating tag fails too: the first error is the one told
     code, out = apply(fake)
-    assert code == 3 and "list the dashboard" in out and "dashboards_read" in out
+    assert code == 3 and f"list the {kind}" in out and permission in out and "update the monitor" not in out
 
 
 def test_429_is_retried_and_apply_completes(fake):

@@ -3,7 +3,7 @@ else; a refused call names the object and the action, and leaves the monitor so 
 
 import pytest
 
-from .common import FAST, apply, assert_no_key, cli, destroy, integration_copy, managed, reported
+from .common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy, integration_copy, managed, reported
 
 pytestmark = pytest.mark.usefixtures("fake_keys")
 
@@ -64,9 +64,18 @@ def test_a_refused_destroy_call_names_the_action_and_the_object(fake, path, doin
     assert destroy(fake)[0] == 0 and fake.monitors == {} and fake.dashboards == {}
 
 
-def test_a_monitor_deleted_meanwhile_is_not_an_error(fake):
-    assert apply(fake)[0] == 0
-    fake.fail("DELETE", r"/api/v1/monitor/\d+", 404)  # someone deleted it between the listing and the delete
+def test_destroy_after_a_night_apply_also_cancels_the_catch_up_downtime(fake, clock):
+    clock.now = WEEKNIGHT
+    assert apply(fake)[0] == 0 and managed(fake) == (1, 1, 3)
     code, out = destroy(fake)
     assert code == 0, out
-    assert fake.dashboards == {} and fake.active_downtimes() == []
+    assert reported(out)["downtime catch-up"][0] == "canceled" and managed(fake) == (0, 0, 0)
+
+
+@pytest.mark.parametrize("path", [r"/api/v2/downtime/[\w-]+", r"/api/v1/dashboard/[\w-]+", r"/api/v1/monitor/\d+"])
+def test_an_object_deleted_meanwhile_is_not_an_error(fake, path):
+    assert apply(fake)[0] == 0
+    fake.fail("DELETE", path, 404, made=True)  # gone by the time the delete arrives, as if deleted meanwhile
+    code, out = destroy(fake)
+    assert code == 0, out
+    assert managed(fake) == (0, 0, 0)

@@ -116,6 +116,10 @@ def test_differences_look_only_at_what_is_sent():
     assert differences({"n": 800}, {"n": 800.0}) == []
     assert differences({"l": [1]}, {"l": [1, 2]}) == [Difference("$.l", [1, 2], [1])]
     assert [describe(d) for d in differences({"x": {"y": "new"}}, {})] == ['$.x: (absent) -> {"y": "new"}']
+    path, values = describe(Difference("$.q", {"b": 2, "a": 1}, "x" * 300)).split(": ", 1)
+    live, sent = values.split(" -> ")
+    assert path == "$.q" and live == '{"a": 1, "b": 2}' and len(sent) == 200 and sent.endswith("x...")
+    assert describe(Difference("$.q", "x" * 198, "y" * 199)) == f'$.q: "{"x" * 198}" -> "{"y" * 196}...'
 
 
 def test_a_start_the_live_rule_does_not_reach_is_kept():
