@@ -94,7 +94,7 @@ def same_recurrence_starts(sent: dict, live: dict) -> dict:
             reached = next_start(theirs["start"], ours["rrule"], start) == start.isoformat(timespec="seconds")
         except (KeyError, TypeError, ValueError):
             reached = False
-        if reached and theirs.get("rrule") == ours["rrule"] and theirs["start"] <= ours["start"]:
+        if reached and theirs.get("rrule") == ours["rrule"]:
             ours["start"] = theirs["start"]
         items.append(ours)
     return {**sent, "schedule": {**sent["schedule"], "recurrences": items}}

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from my_metric_provisioning import provision
-from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
+from my_metric_provisioning.reconcile import RECORD_PREFIX, foreign_lock, lock_tag, records_of
 
 from .common import NOTIFY, WEEKNIGHT, apply, assert_no_key, cli, destroy, managed, reported, writes
 from .fake_datadog import PAST_START, FakeDatadog
@@ -106,6 +106,7 @@ EDITS = {  # what changes in the org between a first apply and the one that is r
     "monitor": lambda fake: next(iter(fake.monitors.values())).update(name="edited"),
     "downtime": lambda fake: next(iter(fake.downtimes.values()))["attributes"].update(scope="env:edited"),
     "dashboard": lambda fake: next(iter(fake.dashboards.values())).update(title="edited"),
+    "downtimes deleted": lambda fake: fake.downtimes.clear(),  # apply takes the creating tag, then reads it back
 }
 
 
@@ -122,6 +123,7 @@ EDITS = {  # what changes in the org between a first apply and the one that is r
         ("PUT", r"/api/v1/monitor/\d+", 403, "monitor", ["403", "update the monitor", "monitors_write"]),
         ("PATCH", r"/api/v2/downtime/[\w-]+", 403, "downtime", ["403", "update the downtime", "monitors_downtime"]),
         ("PUT", r"/api/v1/dashboard/[\w-]+", 403, "dashboard", ["403", "update the dashboard", "dashboards_write"]),
+        ("GET", r"/api/v1/monitor/\d+", 403, "downtimes deleted", ["403", "read the monitor", "monitors_read"]),
     ],
 )
 def test_a_refused_call_names_the_status_the_call_the_host_and_what_to_check(
@@ -202,9 +204,13 @@ def test_a_recorded_object_no_longer_ours_is_made_again_and_the_old_one_left_alo
     assert all(fake.downtimes[i] == downtime for i, downtime in before.items())  # the old one not updated
 
 
-def test_records_are_read_from_their_own_tags_only():
+def test_records_and_the_creating_tag_are_read_from_their_own_tags_only():
     tags = ["integration:my_metric", f"{RECORD_PREFIX}dashboard:abc-def", f"{RECORD_PREFIX}creating:run1-17"]
     assert records_of(tags) == {"dashboard": "abc-def"}
+    assert foreign_lock(tags, "run2") is None  # made at 17 s after 1970: a run that died long ago
+    assert (
+        foreign_lock([*tags, lock_tag("run-2")], "run1") == "run-2" and foreign_lock([lock_tag("run1")], "run1") is None
+    )
 
 
 def test_the_payloads_carry_the_handle_the_timezone_and_the_marker(real_assets):

@@ -129,3 +129,5 @@ def test_a_start_the_live_rule_does_not_reach_is_kept():
     other_hour = {"schedule": {"recurrences": [{"rrule": rule, "start": "2026-05-23T06:00:00", "duration": "49h"}]}}
     assert same_recurrence_starts(sent, earlier)["schedule"]["recurrences"][0]["start"] == "2026-05-23T05:00:00"
     assert same_recurrence_starts(sent, other_hour) == sent
+    unreadable = {"schedule": {"recurrences": [{"rrule": rule, "start": "0", "duration": "49h"}]}}
+    assert same_recurrence_starts(sent, unreadable) == sent
