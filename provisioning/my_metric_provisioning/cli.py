@@ -11,13 +11,13 @@ from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import click
 
 from my_metric_provisioning import __version__
 from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
-from my_metric_provisioning.downtimes import UnknownTimezone, zone
+from my_metric_provisioning.findings import did_you_mean
 from my_metric_provisioning.settings import KNOWN_SITES, ProvisioningError, Settings
 
 DEFAULT_TIMEZONE = "America/New_York"
@@ -57,10 +57,12 @@ class Timezone(click.ParamType):
         if isinstance(value, ZoneInfo):
             return value
         try:
-            return zone(value)
-        except UnknownTimezone as exc:
-            hint = f"did you mean {exc.suggestion}?" if exc.suggestion else "use an IANA name such as Europe/Paris"
-            self.fail(f"{value!r}: not an IANA timezone ({hint}).", param, ctx)
+            if "/" in value or value == "UTC":  # "Japan", "EST": old aliases, refused like a misspelling
+                return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        hint = did_you_mean(value, available_timezones()) or "use an IANA name such as Europe/Paris"
+        self.fail(f"{value!r}: not an IANA timezone ({hint}).", param, ctx)
 
 
 class Matching(click.ParamType):

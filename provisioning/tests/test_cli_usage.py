@@ -29,6 +29,7 @@ BAD_OPTIONS = [  # what is given, then what the one line must name: the option, 
     (["--timezone", "Mars/Base", "apply", "--dry-run"], ["--timezone", "Mars/Base", "IANA"]),
     (["apply", "--dry-run", "--notify", "@a", "--timezone", "Mars/Base"], ["--timezone", "Mars/Base"]),
     (["validate", "--timezone", "Moon"], ["--timezone", "Moon"]),
+    (["validate", "--timezone", "Japan"], ["--timezone", "Japan"]),  # old aliases refused like a misspelling
     (["--timezone", "", "destroy"], ["--timezone", "''"]),
     (["--timezone", "europe/paris", "apply", "--dry-run"], ["--timezone", "Europe/Paris"]),
     (["apply", "--dry-run", "--notify", "me"], ["--notify", "'me'", "@"]),
