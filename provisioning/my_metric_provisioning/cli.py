@@ -307,7 +307,6 @@ def pictures_installed(args, *needed) -> None:
 @command(
     click.option("--output", required=True, help="picture to write, .png or .svg"),
     click.option("--year", type=YEAR, help="year whose clock changes are drawn (default: this year)"),
-    click.option("--data", help="also write the grid behind the picture as JSON to this file"),
 )
 def calendar(args, out):
     """draw the downtime week (PNG or SVG) in --timezone"""
@@ -316,7 +315,7 @@ def calendar(args, out):
 
     year = args.year or this_year(args.timezone)
     assets = Assets.load(resolve_integration_dir(args.assets_dir))
-    weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output, args.data)
+    weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output)
     changes = "; ".join(w.change for w in weeks if w.change) or f"no clock change in {year}"
     print(f"wrote {args.output}: {len(weeks)} week(s) in {args.timezone} ({changes}).", file=out)
     return 0
