@@ -275,22 +275,16 @@ def destroy(args, out):
 
 @command(
     NOTIFY,
-    DRY_RUN,
     click.option("--minutes", type=click.IntRange(1, 7 * 24 * 60), default=5, help="timeframe of the snapshot"),
     talks_to_datadog=True,
 )
 def snapshot(args, out):
     """snapshot the my_metric graph over the last minutes and @-mention a handle with it"""
-    from my_metric_provisioning.snapshot import my_metric_graph, take
+    from my_metric_provisioning.snapshot import take
 
     settings, assets = settings_of(args), valid_assets(args, out)
     if not assets:
         return 1
-    title, query = my_metric_graph(assets)
-    if args.dry_run:
-        print(f"Offline preview: snapshot {query!r} ({title}) over the past {args.minutes} minutes, then an event "
-              f"@-mentioning {settings.notify} with its link.", file=out)  # fmt: skip
-        return 0
     result = with_datadog(settings, out, lambda provisioner: take(provisioner, assets, settings.notify, args.minutes))
     print(f"snapshot: {result['snapshot_url']}", file=out)
     print(f"notified {settings.notify} in event {result['event_id']} {result['event_url'] or ''}".rstrip(), file=out)

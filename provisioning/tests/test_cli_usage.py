@@ -139,7 +139,7 @@ def test_the_site_list_is_the_clients():
 
 
 def test_a_usage_error_does_not_import_the_datadog_client():
-    argv = ["snapshot", "--dry-run", "--notify", "@a", "--minutes", "0"]
+    argv = ["snapshot", "--notify", "@a", "--minutes", "0"]
     code = (
         f"import sys; from my_metric_provisioning.cli import run; "
         f"assert run({argv!r}) == 2; "
