@@ -164,23 +164,12 @@ def with_datadog(settings: Settings, out, work):
         provisioner.close()
 
 
-def first_judged_year(assets: Assets) -> int:
-    """The first year every stored recurrence has started before (a year before its anchor is half unmuted)."""
-    try:
-        schedules = [payload["data"]["attributes"]["schedule"] for payload in assets.downtimes.values()]
-        return 1 + max(int(item["start"][:4]) for schedule in schedules for item in schedule["recurrences"])
-    except (KeyError, TypeError, ValueError):
-        return 2  # unreadable: the validation names what is wrong
-
-
 def valid_assets(args, out) -> Assets | None:
     """The assets, after the offline validation printed its findings; None when there are findings."""
     from my_metric_provisioning.rules import validate_all
 
     assets = Assets.load(resolve_integration_dir(args.assets_dir))
-    year, first = getattr(args, "year", None) or this_year(args.timezone), first_judged_year(assets)
-    if year < first:
-        raise UsageError(f"--year {year}: the stored downtimes start in {first - 1}; give --year {first} or later.")
+    year = getattr(args, "year", None) or this_year(args.timezone)
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
@@ -318,13 +307,12 @@ def calendar(args, out):
 @command(
     click.option("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)"),
     click.option("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)"),
-    click.option("--json", is_flag=True, help="print the figures as JSON"),
     click.option("--output", help="draw notifications per week against each threshold (.png or .svg)"),
     click.option("--target-warnings-per-week", type=Finite(min=0, min_open=True), help="warnings a week wanted"),
     click.option("--target-alerts-per-week", type=Finite(min=0, min_open=True), help="default: a tenth of those"),
 )
 def forecast(args, out):
-    """the monitor's notifications per week for one host, and thresholds for a target"""
+    """the monitor's notifications per week for one host, and thresholds for a target, as JSON"""
     pictures_installed(args, "numpy", "matplotlib", "agent_standin")
     from my_metric_provisioning import forecast
 

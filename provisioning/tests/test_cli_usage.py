@@ -156,9 +156,3 @@ def test_an_unreadable_asset_names_the_file_and_line(tmp_path):
     code, out = cli("--assets-dir", str(copy), "validate")
     assert code == 2
     assert out.startswith("error: ") and str(path) in out and "line 3" in out and "Traceback" not in out
-
-
-def test_a_year_before_the_stored_downtimes_began_is_refused_naming_year():
-    code, out = cli("validate", "--year", "2025")
-    assert code == 2 and "--year 2025" in out and "2026" in out and "ERROR" not in out
-    assert cli("validate", "--year", "2026")[0] == 0
