@@ -217,7 +217,7 @@ def apply(args, out):
     from my_metric_provisioning.provision import current_time, desired_payloads, dumps
     from my_metric_provisioning.reconcile import Reconciler
     from my_metric_provisioning.rules import check_monitor_notifies
-    from my_metric_provisioning.snapshot import dashboard_url, now_utc
+    from my_metric_provisioning.snapshot import dashboard_url
 
     settings, assets = settings_of(args), valid_assets(args, out)
     if not assets:
@@ -245,7 +245,7 @@ def apply(args, out):
     if all(change.action == "unchanged" for change in changes):
         print("nothing to change: the org already matches the assets.", file=out)
     dashboard = next(c.object_id for c in changes if c.kind == "dashboard")
-    print(f"dashboard (past 5 minutes): {dashboard_url(settings.site, dashboard, now_utc())}", file=out)
+    print(f"dashboard (past 5 minutes): {dashboard_url(settings.site, dashboard)}", file=out)
     return 0
 
 

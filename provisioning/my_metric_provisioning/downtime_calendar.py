@@ -115,13 +115,13 @@ def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
     return figure
 
 
-def check_output(output: str, option: str = "--output", suffixes=(".png", ".svg")) -> Path:
+def check_output(output: str) -> Path:
     """Refuse, before any work, a path whose suffix or folder will not do."""
     path = Path(output)
-    if path.suffix.lower() not in suffixes:
-        raise UsageError(f"{option} {output}: the format comes from the extension; use {' or '.join(suffixes)}.")
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--output {output}: the format comes from the extension; use .png or .svg.")
     if not path.parent.is_dir():
-        raise UsageError(f"{option} {output}: folder {path.parent} does not exist; create it or choose another path.")
+        raise UsageError(f"--output {output}: folder {path.parent} does not exist; create it or choose another path.")
     return path
 
 

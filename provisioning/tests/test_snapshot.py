@@ -85,4 +85,4 @@ def test_apply_prints_the_dashboard_url_on_the_past_5_minutes(fake):
 )
 def test_dashboard_url_uses_the_sites_web_host(site, host):
     assert app_host(site) == host
-    assert dashboard_url(site, "abc-def-ghi", WORKING_HOURS).startswith(f"https://{host}/dashboard/abc-def-ghi?")
+    assert dashboard_url(site, "abc-def-ghi").startswith(f"https://{host}/dashboard/abc-def-ghi?")
