@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import click
 
 from my_metric_provisioning import __version__
-from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
+from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir
 from my_metric_provisioning.findings import did_you_mean
 from my_metric_provisioning.settings import KNOWN_SITES, ProvisioningError, Settings
 
@@ -37,7 +37,7 @@ class UsageError(Exception):
 def resolve_integration_dir(option: str | None) -> Path:
     chosen = option or os.environ.get(ASSETS_DIR_ENV)
     path = Path(chosen) if chosen else default_integration_dir()
-    if not is_integration_dir(path):
+    if not (path / "manifest.json").is_file():
         origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
         fix = f"pass --assets-dir (or set {ASSETS_DIR_ENV}) to the repository's my_metric/ integration directory"
         raise UsageError(f"{origin}: no manifest.json in {path}; {fix}.")
