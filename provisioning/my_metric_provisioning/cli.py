@@ -173,15 +173,15 @@ def valid_assets(args, out) -> Assets | None:
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
-    checked = f"dashboard, monitor, manifest and {len(assets.downtimes)} downtimes (coverage in {args.timezone} over "
-    checked += f"{year}, minute by minute)"
+    checked = f"dashboard, monitor and {len(assets.downtimes)} downtimes (coverage in {args.timezone} over {year}, "
+    checked += "minute by minute)"
     print(f"{len(findings)} problem(s) in {checked}." if findings else f"OK: {checked} are valid.", file=out)
     return None if findings else assets
 
 
 @command(click.option("--year", type=YEAR, help="year over which downtime coverage is proven (default: this year)"))
 def validate(args, out):
-    """check the dashboard, monitor, manifest and downtimes offline"""
+    """check the dashboard, monitor and downtimes offline"""
     return 0 if valid_assets(args, out) else 1
 
 
