@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import re
@@ -214,7 +215,7 @@ def plan(args, out):
 @command(NOTIFY, DRY_RUN, talks_to_datadog=True)
 def apply(args, out):
     """make the org match the assets, writing only what differs"""
-    from my_metric_provisioning.provision import current_time, desired_payloads, dumps
+    from my_metric_provisioning.provision import current_time, desired_payloads
     from my_metric_provisioning.reconcile import Reconciler
     from my_metric_provisioning.snapshot import dashboard_url
 
@@ -226,7 +227,7 @@ def apply(args, out):
         print(f"Offline preview for site {settings.site}, {settings.timezone}, notifying {settings.notify}:", file=out)
         for kind, payload in sent.items():
             if payload is not None:
-                print(f"\n== {kind} ==\n{dumps(payload)}", file=out)
+                print(f"\n== {kind} ==\n{json.dumps(payload, indent=2)}", file=out)
         return 0
     # each change (an edit made in the UI with its field diffs) is shown before it is made
     changes = with_datadog(

@@ -291,7 +291,3 @@ class Provisioner:
         except (ApiTypeError, ApiValueError, ValueError):
             error = self._failure("an answer that is not the Datadog API's JSON", NOT_THE_API, action, kind)
         raise error from None
-
-
-def dumps(payload) -> str:
-    return json.dumps(payload, indent=2, sort_keys=False)
