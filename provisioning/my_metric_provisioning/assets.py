@@ -23,10 +23,6 @@ def default_integration_dir() -> Path:
     return next(found, here.parents[2] / "my_metric")
 
 
-def is_integration_dir(path: Path) -> bool:
-    return (path / "manifest.json").is_file()
-
-
 def load_json(path: Path):
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
 import os
 import re
@@ -11,13 +12,13 @@ from dataclasses import fields
 from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import click
 
 from my_metric_provisioning import __version__
-from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir, is_integration_dir
-from my_metric_provisioning.downtimes import UnknownTimezone, zone
+from my_metric_provisioning.assets import AssetFileError, Assets, default_integration_dir
+from my_metric_provisioning.findings import did_you_mean
 from my_metric_provisioning.settings import KNOWN_SITES, ProvisioningError, Settings
 
 DEFAULT_TIMEZONE = "America/New_York"
@@ -37,7 +38,7 @@ class UsageError(Exception):
 def resolve_integration_dir(option: str | None) -> Path:
     chosen = option or os.environ.get(ASSETS_DIR_ENV)
     path = Path(chosen) if chosen else default_integration_dir()
-    if not is_integration_dir(path):
+    if not (path / "manifest.json").is_file():
         origin = "--assets-dir" if option else (ASSETS_DIR_ENV if chosen else "the default location")
         fix = f"pass --assets-dir (or set {ASSETS_DIR_ENV}) to the repository's my_metric/ integration directory"
         raise UsageError(f"{origin}: no manifest.json in {path}; {fix}.")
@@ -57,10 +58,12 @@ class Timezone(click.ParamType):
         if isinstance(value, ZoneInfo):
             return value
         try:
-            return zone(value)
-        except UnknownTimezone as exc:
-            hint = f"did you mean {exc.suggestion}?" if exc.suggestion else "use an IANA name such as Europe/Paris"
-            self.fail(f"{value!r}: not an IANA timezone ({hint}).", param, ctx)
+            if "/" in value or value == "UTC":  # "Japan", "EST": old aliases, refused like a misspelling
+                return ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+        hint = did_you_mean(value, available_timezones()) or "use an IANA name such as Europe/Paris"
+        self.fail(f"{value!r}: not an IANA timezone ({hint}).", param, ctx)
 
 
 class Matching(click.ParamType):
@@ -162,35 +165,24 @@ def with_datadog(settings: Settings, out, work):
         provisioner.close()
 
 
-def first_judged_year(assets: Assets) -> int:
-    """The first year every stored recurrence has started before (a year before its anchor is half unmuted)."""
-    try:
-        schedules = [payload["data"]["attributes"]["schedule"] for payload in assets.downtimes.values()]
-        return 1 + max(int(item["start"][:4]) for schedule in schedules for item in schedule["recurrences"])
-    except (KeyError, TypeError, ValueError):
-        return 2  # unreadable: the validation names what is wrong
-
-
 def valid_assets(args, out) -> Assets | None:
     """The assets, after the offline validation printed its findings; None when there are findings."""
     from my_metric_provisioning.rules import validate_all
 
     assets = Assets.load(resolve_integration_dir(args.assets_dir))
-    year, first = getattr(args, "year", None) or this_year(args.timezone), first_judged_year(assets)
-    if year < first:
-        raise UsageError(f"--year {year}: the stored downtimes start in {first - 1}; give --year {first} or later.")
+    year = getattr(args, "year", None) or this_year(args.timezone)
     findings = validate_all(assets, args.timezone, year)
     for finding in findings:
         print(f"ERROR {finding}", file=out)
-    checked = f"dashboard, monitor, manifest and {len(assets.downtimes)} downtimes (coverage in {args.timezone} over "
-    checked += f"{year}, minute by minute)"
+    checked = f"dashboard, monitor and {len(assets.downtimes)} downtimes (coverage in {args.timezone} over {year}, "
+    checked += "minute by minute)"
     print(f"{len(findings)} problem(s) in {checked}." if findings else f"OK: {checked} are valid.", file=out)
     return None if findings else assets
 
 
 @command(click.option("--year", type=YEAR, help="year over which downtime coverage is proven (default: this year)"))
 def validate(args, out):
-    """check the dashboard, monitor, manifest and downtimes offline"""
+    """check the dashboard, monitor and downtimes offline"""
     return 0 if valid_assets(args, out) else 1
 
 
@@ -223,25 +215,19 @@ def plan(args, out):
 @command(NOTIFY, DRY_RUN, talks_to_datadog=True)
 def apply(args, out):
     """make the org match the assets, writing only what differs"""
-    from my_metric_provisioning.provision import current_time, desired_payloads, dumps
+    from my_metric_provisioning.provision import current_time, desired_payloads
     from my_metric_provisioning.reconcile import Reconciler
-    from my_metric_provisioning.rules import check_monitor_notifies
-    from my_metric_provisioning.snapshot import dashboard_url, now_utc
+    from my_metric_provisioning.snapshot import dashboard_url
 
     settings, assets = settings_of(args), valid_assets(args, out)
     if not assets:
         return 1
-    sent = desired_payloads(assets, settings, "<id of the monitor>", current_time(settings.timezone))
-    not_notifying = check_monitor_notifies(sent["monitor"], settings.notify)
-    for finding in not_notifying:
-        print(f"ERROR {finding}", file=out)
-    if not_notifying:
-        return 1
     if args.dry_run:
+        sent = desired_payloads(assets, settings, "<id of the monitor>", current_time(settings.timezone))
         print(f"Offline preview for site {settings.site}, {settings.timezone}, notifying {settings.notify}:", file=out)
         for kind, payload in sent.items():
             if payload is not None:
-                print(f"\n== {kind} ==\n{dumps(payload)}", file=out)
+                print(f"\n== {kind} ==\n{json.dumps(payload, indent=2)}", file=out)
         return 0
     # each change (an edit made in the UI with its field diffs) is shown before it is made
     changes = with_datadog(
@@ -254,7 +240,7 @@ def apply(args, out):
     if all(change.action == "unchanged" for change in changes):
         print("nothing to change: the org already matches the assets.", file=out)
     dashboard = next(c.object_id for c in changes if c.kind == "dashboard")
-    print(f"dashboard (past 5 minutes): {dashboard_url(settings.site, dashboard, now_utc())}", file=out)
+    print(f"dashboard (past 5 minutes): {dashboard_url(settings.site, dashboard)}", file=out)
     return 0
 
 
@@ -273,22 +259,16 @@ def destroy(args, out):
 
 @command(
     NOTIFY,
-    DRY_RUN,
     click.option("--minutes", type=click.IntRange(1, 7 * 24 * 60), default=5, help="timeframe of the snapshot"),
     talks_to_datadog=True,
 )
 def snapshot(args, out):
     """snapshot the my_metric graph over the last minutes and @-mention a handle with it"""
-    from my_metric_provisioning.snapshot import my_metric_graph, take
+    from my_metric_provisioning.snapshot import take
 
     settings, assets = settings_of(args), valid_assets(args, out)
     if not assets:
         return 1
-    title, query = my_metric_graph(assets)
-    if args.dry_run:
-        print(f"Offline preview: snapshot {query!r} ({title}) over the past {args.minutes} minutes, then an event "
-              f"@-mentioning {settings.notify} with its link.", file=out)  # fmt: skip
-        return 0
     result = with_datadog(settings, out, lambda provisioner: take(provisioner, assets, settings.notify, args.minutes))
     print(f"snapshot: {result['snapshot_url']}", file=out)
     print(f"notified {settings.notify} in event {result['event_id']} {result['event_url'] or ''}".rstrip(), file=out)
@@ -305,7 +285,6 @@ def pictures_installed(args, *needed) -> None:
 @command(
     click.option("--output", required=True, help="picture to write, .png or .svg"),
     click.option("--year", type=YEAR, help="year whose clock changes are drawn (default: this year)"),
-    click.option("--data", help="also write the grid behind the picture as JSON to this file"),
 )
 def calendar(args, out):
     """draw the downtime week (PNG or SVG) in --timezone"""
@@ -314,7 +293,7 @@ def calendar(args, out):
 
     year = args.year or this_year(args.timezone)
     assets = Assets.load(resolve_integration_dir(args.assets_dir))
-    weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output, args.data)
+    weeks = downtime_calendar.write_calendar(assets, args.timezone, year, args.output)
     changes = "; ".join(w.change for w in weeks if w.change) or f"no clock change in {year}"
     print(f"wrote {args.output}: {len(weeks)} week(s) in {args.timezone} ({changes}).", file=out)
     return 0
@@ -323,13 +302,12 @@ def calendar(args, out):
 @command(
     click.option("--check-config", help="the check's conf.yaml (default: the shipped conf.yaml.example)"),
     click.option("--monitor", help="monitor JSON (default: the integration's my_metric_high.json)"),
-    click.option("--json", is_flag=True, help="print the figures as JSON"),
     click.option("--output", help="draw notifications per week against each threshold (.png or .svg)"),
     click.option("--target-warnings-per-week", type=Finite(min=0, min_open=True), help="warnings a week wanted"),
     click.option("--target-alerts-per-week", type=Finite(min=0, min_open=True), help="default: a tenth of those"),
 )
 def forecast(args, out):
-    """the monitor's notifications per week for one host, and thresholds for a target"""
+    """the monitor's notifications per week for one host, and thresholds for a target, as JSON"""
     pictures_installed(args, "numpy", "matplotlib", "agent_standin")
     from my_metric_provisioning import forecast
 

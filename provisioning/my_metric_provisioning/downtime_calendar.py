@@ -1,4 +1,4 @@
-"""The downtime week as a picture (`my-metric-provision calendar`) and as data.
+"""The downtime week as a picture (`my-metric-provision calendar`).
 
 A week is every real minute from Monday 00:00 to the next Monday 00:00 in the downtimes' timezone, each at its local
 wall-clock time: the hour skipped when clocks go forward has no minute, the hour repeated when they go back has two
@@ -8,7 +8,6 @@ wall-clock time: the hour skipped when clocks go forward has no minute, the hour
 from __future__ import annotations
 
 import itertools
-import json
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
@@ -26,7 +25,6 @@ from my_metric_provisioning.cli import UsageError
 from my_metric_provisioning.provision import Settings, downtime_payload
 
 LIVE, MUTED, MISSING = 0, 1, 2  # MISSING: the hour that does not exist
-STATE_NAMES = {LIVE: "live", MUTED: "muted"}
 COLOURS = ("#7fc97f", "#9e9e9e", "#d62728")  # by state
 
 
@@ -78,18 +76,6 @@ def calendar_weeks(assets: Assets, tz: ZoneInfo, year: int) -> list[Week]:
     return [week_of(recurrences, tz, monday) for monday in (ordinary, *changed)]
 
 
-def grid_data(weeks: list[Week], tz: ZoneInfo, year: int) -> dict:
-    """The data behind the picture: each week as runs of one state, keyed by their first local minute (its UTC offset
-    tells the two passes of a repeated hour apart); a run lasts until the next one."""
-
-    def runs(week: Week) -> dict[str, str]:
-        grouped = itertools.groupby(week.minutes, key=lambda minute: minute[1])
-        return {next(run)[0].isoformat(timespec="minutes"): STATE_NAMES[state] for state, run in grouped}
-
-    weeks = [{"monday": str(week.monday), "change": week.change, "runs": runs(week)} for week in weeks]
-    return {"timezone": tz.key, "year": year, "weeks": weeks}
-
-
 def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
     work_start, work_end = (t.hour + t.minute / 60 for t in (downtimes.WORK_START, downtimes.WORK_END))
     figure = Figure(figsize=(4.6 * len(weeks) + 0.6, 6.4))
@@ -129,13 +115,13 @@ def draw(weeks: list[Week], tz: ZoneInfo, year: int) -> Figure:
     return figure
 
 
-def check_output(output: str, option: str = "--output", suffixes=(".png", ".svg")) -> Path:
+def check_output(output: str) -> Path:
     """Refuse, before any work, a path whose suffix or folder will not do."""
     path = Path(output)
-    if path.suffix.lower() not in suffixes:
-        raise UsageError(f"{option} {output}: the format comes from the extension; use {' or '.join(suffixes)}.")
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise UsageError(f"--output {output}: the format comes from the extension; use .png or .svg.")
     if not path.parent.is_dir():
-        raise UsageError(f"{option} {output}: folder {path.parent} does not exist; create it or choose another path.")
+        raise UsageError(f"--output {output}: folder {path.parent} does not exist; create it or choose another path.")
     return path
 
 
@@ -150,15 +136,8 @@ def save_figure(figure: Figure, output: str) -> None:
         raise UsageError(f"--output {output}: cannot write ({exc.strerror}); choose a writable path.") from None
 
 
-def write_calendar(assets: Assets, tz: ZoneInfo, year: int, output: str, data: str | None = None) -> list[Week]:
+def write_calendar(assets: Assets, tz: ZoneInfo, year: int, output: str) -> list[Week]:
     check_output(output)
-    if data:
-        check_output(data, "--data", (".json",))
     weeks = calendar_weeks(assets, tz, year)
-    if data:  # before the picture: a --data path that cannot be written leaves nothing behind
-        try:
-            Path(data).write_text(json.dumps(grid_data(weeks, tz, year), indent=1) + "\n", encoding="utf-8")
-        except OSError as exc:
-            raise UsageError(f"--data {data}: cannot write ({exc.strerror}); choose a writable path.") from None
     save_figure(draw(weeks, tz, year), output)
     return weeks

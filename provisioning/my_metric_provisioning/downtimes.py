@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import groupby
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo
 
 from dateutil.rrule import rrulestr
 
@@ -24,24 +24,6 @@ _UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 # A recurrence starting less than this after apply could be in the past when Datadog receives it: its
 # window is left to the catch-up downtime instead.
 LEAD = timedelta(minutes=1)
-
-
-class UnknownTimezone(ValueError):
-    """`name` is not an IANA timezone; `suggestion` is the right spelling when only the case differs."""
-
-    def __init__(self, name: str, suggestion: str | None = None):
-        self.suggestion = suggestion
-        super().__init__(f"{name!r} is not an IANA timezone name")
-
-
-def zone(name: str) -> ZoneInfo:
-    if not name or "/" not in name and name != "UTC":  # "Japan", "EST": old aliases, refused like a misspelling
-        raise UnknownTimezone(name)
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        same = [z for z in available_timezones() if z.lower() == name.lower()]
-        raise UnknownTimezone(name, same[0] if same else None) from None
 
 
 @dataclass(frozen=True)

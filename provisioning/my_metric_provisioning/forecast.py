@@ -237,14 +237,5 @@ def forecast(args) -> dict:
 
 
 def run(args, out) -> int:
-    result = forecast(args)
-    rows = {**result["per_week"], "with_proposed_thresholds": result.get("proposal", {}).get("per_week")}
-    lines = [f"{'notifications a week, one host':34}" + "".join(f"{kind:>9}" for kind in KINDS)]
-    lines += [
-        f"{name.replace('_', ' '):34}" + "".join(f"{n:9.1f}" for n in row.values()) for name, row in rows.items() if row
-    ]
-    if proposal := result.get("proposal"):
-        thresholds = json.dumps({"critical": proposal["critical"], "warning": proposal["warning"]})
-        lines.append(f'in the monitor: "thresholds": {thresholds}, and > {proposal["critical"]} in the query')
-    print(json.dumps(result, indent=1) if args.json else "\n".join(lines), file=out)
+    print(json.dumps(forecast(args), indent=1), file=out)
     return 0

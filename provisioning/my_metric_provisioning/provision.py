@@ -73,18 +73,15 @@ def downtime_payload(name: str, template: dict, monitor_id, settings: Settings, 
     return payload
 
 
-def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now: datetime) -> dict | None:
-    """A one-time downtime for the night or weekend apply runs in, which the recurrences, all starting
-    after apply, no longer cover; None during working hours."""
+def catch_up_payload(template: dict, monitor_id, settings: Settings, now: datetime) -> dict | None:
+    """A one-time downtime, like `template` (a stored downtime), for the night or weekend apply runs in, which the
+    recurrences, all starting after apply, no longer cover; None during working hours."""
     window = catch_up_window(now.astimezone(settings.timezone))
     if window is None:
         return None
     start, end = window
-    attributes = {
-        key: copy.deepcopy(value)
-        for key, value in (template or {"data": {"attributes": {"scope": "*"}}})["data"]["attributes"].items()
-        if key not in ("message", "schedule")
-    }
+    payload = copy.deepcopy(template)
+    attributes = payload["data"]["attributes"]
     attributes["message"] = (
         f"my_metric monitor muted for the rest of the night or weekend in which it was provisioned (until "
         f"{end:%a %Y-%m-%d %H:%M} {settings.timezone.key}). {settings.notify} {downtime_marker(CATCH_UP)}"
@@ -94,7 +91,7 @@ def catch_up_payload(template: dict | None, monitor_id, settings: Settings, now:
     attributes["schedule"] = {"end": end.isoformat(timespec="seconds")}
     if start is not None:
         attributes["schedule"]["start"] = start.isoformat(timespec="seconds")
-    return {"data": {"type": "downtime", "attributes": attributes}}
+    return payload
 
 
 def desired_payloads(assets: Assets, settings: Settings, monitor_id, now: datetime) -> dict[str, dict | None]:
@@ -102,7 +99,7 @@ def desired_payloads(assets: Assets, settings: Settings, monitor_id, now: dateti
     payloads = {"monitor": monitor_payload(assets, settings), "dashboard": dashboard_payload(assets)}
     for name, template in assets.downtimes.items():
         payloads[f"downtime {name}"] = downtime_payload(name, template, monitor_id, settings, now)
-    template = next(iter(assets.downtimes.values()), None)
+    template = next(iter(assets.downtimes.values()))
     payloads[f"downtime {CATCH_UP}"] = catch_up_payload(template, monitor_id, settings, now)
     return payloads
 
@@ -294,7 +291,3 @@ class Provisioner:
         except (ApiTypeError, ApiValueError, ValueError):
             error = self._failure("an answer that is not the Datadog API's JSON", NOT_THE_API, action, kind)
         raise error from None
-
-
-def dumps(payload) -> str:
-    return json.dumps(payload, indent=2, sort_keys=False)

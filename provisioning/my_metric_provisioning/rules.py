@@ -91,14 +91,6 @@ def check_monitor(asset: dict, allowed: set[str], source: str = MONITOR_FILE) ->
     return found
 
 
-def check_monitor_notifies(payload: dict, handle: str, source: str = MONITOR_FILE) -> Findings:
-    """The payload apply sends must notify the --notify handle (the challenge: "send you an email")."""
-    found = Findings(source)
-    if not handle or handle not in (payload.get("message") or ""):
-        found.add("$.definition.message", f"the monitor message does not notify {handle}.", "pass --notify @handle.")
-    return found
-
-
 def check_downtime(payload: dict, source: str) -> Findings:
     """A downtime file the client accepts, whose recurrences can be expanded; apply links the monitor."""
     linked = copy.deepcopy(payload)

@@ -7,8 +7,7 @@ carries the @handle and the snapshot's link (v1 `POST /api/v1/events`): an @-men
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, timedelta
 
 from datadog_api_client.v1.api.events_api import EventsApi
 from datadog_api_client.v1.api.snapshots_api import SnapshotsApi
@@ -21,18 +20,14 @@ from my_metric_provisioning.strict import to_model
 METRIC = "my_metric"
 
 
-def now_utc() -> datetime:
-    return provision.current_time(ZoneInfo("UTC"))
-
-
 def app_host(site: str) -> str:
     """The web host of a Datadog site: datadoghq.com -> app.datadoghq.com, us3.datadoghq.com stays."""
     return site if site.count(".") >= 2 else f"app.{site}"
 
 
-def dashboard_url(site: str, dashboard_id: str, now: datetime, minutes: int = 5) -> str:
+def dashboard_url(site: str, dashboard_id: str, minutes: int = 5) -> str:
     """The dashboard opened on the past `minutes`, kept live (from_ts/to_ts in ms, `live=true`)."""
-    end = int(now.timestamp() * 1000)
+    end = int(provision.current_time(UTC).timestamp() * 1000)
     return f"https://{app_host(site)}/dashboard/{dashboard_id}?from_ts={end - minutes * 60_000}&to_ts={end}&live=true"
 
 
@@ -63,7 +58,7 @@ def my_metric_graph(assets: Assets) -> tuple[str, str]:
 def take(provisioner, assets: Assets, notify: str, minutes: int) -> dict:
     """Snapshot the my_metric graph over the last `minutes`, then notify `notify` with an event."""
     title, query = my_metric_graph(assets)
-    end = now_utc()
+    end = provision.current_time(UTC)
     start = int((end - timedelta(minutes=minutes)).timestamp())
     snapshots = SnapshotsApi(provisioner.client).get_graph_snapshot
     url = provisioner.call("snapshot", "take", snapshots, start, int(end.timestamp()), metric_query=query, title=title)[

@@ -87,17 +87,3 @@ def test_a_start_skipped_or_repeated_by_a_clock_change_is_reported(real_assets):
 )
 def test_next_start_is_the_first_occurrence_at_or_after_the_moment(start, rrule, after, first):
     assert downtimes.next_start(start, rrule, after) == first
-
-
-@pytest.mark.parametrize("name, suggestion", [("Europe/Pariss", None), ("europe/paris", "Europe/Paris")])
-def test_an_unknown_timezone_is_named_with_the_right_spelling_if_any(name, suggestion):
-    with pytest.raises(downtimes.UnknownTimezone, match=name) as raised:
-        downtimes.zone(name)
-    assert raised.value.suggestion == suggestion
-
-
-@pytest.mark.parametrize("name", ["Paris", "Japan", "EST", ""])
-def test_a_name_without_area_other_than_utc_is_refused(name):
-    # "Japan" and "EST" are old aliases in the tz database: refused like a misspelling.
-    with pytest.raises(downtimes.UnknownTimezone):
-        downtimes.zone(name)

@@ -13,7 +13,7 @@ from .common import REPO_INTEGRATION, cli, integration_copy
 
 
 def forecast_json(*argv):
-    code, out = cli("forecast", "--json", *argv)
+    code, out = cli("forecast", *argv)
     assert code == 0, out
     return json.loads(out)
 
