@@ -1,7 +1,5 @@
 """Locating and loading the assets the command provisions."""
 
-from __future__ import annotations
-
 import csv
 import json
 from dataclasses import dataclass

@@ -1,7 +1,5 @@
 """`my-metric-provision validate | plan | apply | destroy | snapshot | calendar | forecast`."""
 
-from __future__ import annotations
-
 import importlib.util
 import json
 import math
@@ -215,7 +213,7 @@ def plan(args, out):
 @command(NOTIFY, DRY_RUN, talks_to_datadog=True)
 def apply(args, out):
     """make the org match the assets, writing only what differs"""
-    from my_metric_provisioning.provision import current_time, desired_payloads
+    from my_metric_provisioning.provision import desired_payloads
     from my_metric_provisioning.reconcile import Reconciler
     from my_metric_provisioning.snapshot import dashboard_url
 
@@ -223,7 +221,7 @@ def apply(args, out):
     if not assets:
         return 1
     if args.dry_run:
-        sent = desired_payloads(assets, settings, "<id of the monitor>", current_time(settings.timezone))
+        sent = desired_payloads(assets, settings, "<id of the monitor>")
         print(f"Offline preview for site {settings.site}, {settings.timezone}, notifying {settings.notify}:", file=out)
         for kind, payload in sent.items():
             if payload is not None:

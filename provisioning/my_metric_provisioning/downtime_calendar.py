@@ -1,11 +1,7 @@
-"""The downtime week as a picture (`my-metric-provision calendar`).
-
-A week is every real minute from Monday 00:00 to the next Monday 00:00 in the downtimes' timezone, each at its local
-wall-clock time: the hour skipped when clocks go forward has no minute, the hour repeated when they go back has two
-(fold 0, then fold 1). Muted or live is what `downtimes.muted_minutes` finds in the payloads apply would send.
-"""
-
-from __future__ import annotations
+"""The downtime week as a picture (`my-metric-provision calendar`). A week is every real minute from Monday 00:00 to
+the next Monday 00:00 in the downtimes' timezone, each at its local wall-clock time: the hour skipped when clocks go
+forward has no minute, the hour repeated when they go back has two (fold 0, then fold 1). Muted or live is what
+`downtimes.muted_minutes` finds in the payloads apply would send."""
 
 import itertools
 from dataclasses import dataclass

@@ -1,11 +1,6 @@
-"""Expanding the downtime recurrences and proving what they mute.
-
-Required, in the downtimes' timezone: every minute outside Monday-Friday 09:00-19:00 is muted, and no minute inside
-it. Datadog's docs do not say whether `duration` is wall-clock or elapsed time across a clock change, so coverage is
-proven under both readings; the stored rules are built to satisfy both (README).
-"""
-
-from __future__ import annotations
+"""Expanding the downtime recurrences and proving what they mute: in the downtimes' timezone, every minute outside
+Monday-Friday 09:00-19:00 and none inside it. Datadog's docs do not say whether `duration` is wall-clock or elapsed
+time across a clock change, so coverage is proven under both readings; the stored rules satisfy both (README)."""
 
 import re
 from dataclasses import dataclass
@@ -146,11 +141,8 @@ def is_working(moment: datetime) -> bool:
 
 
 def catch_up_window(now: datetime, lead: timedelta = LEAD) -> tuple[datetime | None, datetime] | None:
-    """What the recurrences anchored at or after `now + lead` leave unmuted from `now` on, if anything.
-
-    Returns (start, end): start None means "from the moment the downtime is created" (`now` is inside a
-    window); a start in the future is the beginning of a window that opens within `lead`.
-    """
+    """(start, end) of what the recurrences anchored at or after `now + lead` leave unmuted from `now` on, or None.
+    A None start is "from the moment the downtime is created"; a future one, a window that opens within `lead`."""
     for probe in (now, now + lead):
         if not is_working(probe):
             work_days = [d for n in range(-7, 8) if (d := probe.date() + timedelta(days=n)).weekday() in WORK_DAYS]

@@ -1,5 +1,3 @@
-from __future__ import annotations
-
 import difflib
 from dataclasses import dataclass
 

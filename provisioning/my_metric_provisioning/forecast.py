@@ -1,8 +1,6 @@
 """How noisy the monitor will be (`my-metric-provision forecast`): notifications per week for one host, computed
 exactly for the model the README states, and the thresholds that give a target rate."""
 
-from __future__ import annotations
-
 import itertools
 import json
 import math

@@ -2,8 +2,6 @@
 goes through `Provisioner.call`, which answers the JSON Datadog sent (comparing with what apply sends needs the JSON,
 and building dashboard models is slow) and turns every failure into a `ProvisioningError` naming host and cause."""
 
-from __future__ import annotations
-
 import copy
 import json
 import threading
@@ -94,8 +92,9 @@ def catch_up_payload(template: dict, monitor_id, settings: Settings, now: dateti
     return payload
 
 
-def desired_payloads(assets: Assets, settings: Settings, monitor_id, now: datetime) -> dict[str, dict | None]:
-    """What apply sends for each object, by the name the plan shows; the catch-up downtime is None by day."""
+def desired_payloads(assets: Assets, settings: Settings, monitor_id) -> dict[str, dict | None]:
+    """What apply sends now for each object, by the name the plan shows; the catch-up downtime is None by day."""
+    now = current_time(settings.timezone)
     payloads = {"monitor": monitor_payload(assets, settings), "dashboard": dashboard_payload(assets)}
     for name, template in assets.downtimes.items():
         payloads[f"downtime {name}"] = downtime_payload(name, template, monitor_id, settings, now)
@@ -254,12 +253,6 @@ class Provisioner:
         error = self._failure(cause, "Re-run when the API answers: nothing is duplicated", action, kind)
         error.maybe_sent = True
         return error
-
-    def sleep(self, seconds: float) -> None:
-        """Wait, but never past the deadline."""
-        if self._deadline_at is not None:
-            seconds = min(seconds, max(self._deadline_at - time.monotonic(), 0))
-        time.sleep(seconds)
 
     def call(self, kind, action, function, *args, missing_ok=False, **kwargs):
         """The JSON answer of `function(*args, **kwargs)`; None for an empty answer, or a 404 if `missing_ok`."""

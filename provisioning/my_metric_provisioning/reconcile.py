@@ -1,13 +1,9 @@
 """`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes (README: "What `apply`
-does").
-
-Identity: the monitor tagged MANAGED_BY, found by the server-side `monitor_tags` filter whatever its name, records
+does"). Identity: the monitor tagged MANAGED_BY, found by the server-side `monitor_tags` filter whatever its name, records
 on itself the ids of the dashboard and downtimes apply made; each is used only while it carries its marker. Reading
 the org costs one monitor listing and one GET per other object, whatever the org holds. A create is never retried
 blindly: after an answer that may hide one (5xx, timeout, reset) the object is looked up by its marker and adopted.
 """
-
-from __future__ import annotations
 
 import contextlib
 import itertools
@@ -16,6 +12,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from time import sleep
 
 from datadog_api_client.v1.api.dashboards_api import DashboardsApi
 from datadog_api_client.v1.api.monitors_api import MonitorsApi
@@ -26,7 +23,6 @@ from datadog_api_client.v2.api.downtimes_api import DowntimesApi
 from datadog_api_client.v2.model.downtime_create_request import DowntimeCreateRequest
 from datadog_api_client.v2.model.downtime_update_request import DowntimeUpdateRequest
 
-from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.downtimes import next_start
 from my_metric_provisioning.provision import MANAGED_BY, ProvisioningError, desired_payloads, downtime_marker
@@ -123,10 +119,6 @@ def compare(kind: str, sent: dict | None, live: dict | None, object_id) -> Chang
 
 
 # ---------------------------------------------------------------- records on the monitor
-def record_key(kind: str) -> str:
-    return kind.replace(" ", "-")
-
-
 def records_of(tags) -> dict[str, str]:
     """{record key: id} from the monitor's `my-metric-provision-<key>:<id>` tags."""
     ours = (t.removeprefix(RECORD_PREFIX) for t in tags or [] if t.startswith(RECORD_PREFIX) and not t.startswith(LOCK))
@@ -165,15 +157,14 @@ def _is_ours(downtime: dict, kind: str, monitor_id) -> bool:
 
 # ---------------------------------------------------------------- the loop
 class Reconciler:
-    def __init__(self, provisioner, assets: Assets | None, now=None, run: str | None = None, show=None):
+    def __init__(self, provisioner, assets: Assets | None, show=None):
         self.provisioner = provisioner
         self.show = show or (lambda change: None)
         self.call = provisioner.call
         self.log = provisioner.log
         self.assets = assets
         self.settings = provisioner.settings
-        self.now = now or (lambda: provision.current_time(self.settings.timezone))
-        self.run = run or uuid.uuid4().hex[:12]
+        self.run = uuid.uuid4().hex[:12]
         self.monitors = MonitorsApi(provisioner.client)
         self.dashboards = DashboardsApi(provisioner.client)
         self.downtimes = DowntimesApi(provisioner.client)
@@ -218,14 +209,14 @@ class Reconciler:
         """What apply would do, object by object, against the org as it is now."""
         monitor_id = monitor and monitor["id"]
         records = records_of(monitor["tags"]) if monitor else {}
-        sent = desired_payloads(self.assets, self.settings, monitor_id, self.now())
+        sent = desired_payloads(self.assets, self.settings, monitor_id)
         changes = []
         for kind, payload in sent.items():
             if kind == "monitor":
                 object_id = monitor and monitor["id"]
                 live = monitor and {**monitor, "tags": [t for t in monitor["tags"] if not t.startswith(RECORD_PREFIX)]}
             else:
-                object_id = records.get(record_key(kind))
+                object_id = records.get(kind.replace(" ", "-"))
                 live = self.live(kind, object_id, monitor_id) if object_id else None
             change = compare(kind, payload, live, object_id)
             if change:
@@ -269,7 +260,7 @@ class Reconciler:
         """Tags the monitor as creating objects, then reads it back: the monitor API has no compare-and-set, so of
         two runs that tag it at the same moment the last write wins, and the other run waits for that one."""
         self._write_monitor(monitor, None, [*monitor["tags"], lock_tag(self.run)])
-        self.provisioner.sleep(POLL_SECONDS)
+        sleep(POLL_SECONDS)  # past the deadline, the command has already returned
         monitor["tags"] = self.call("monitor", "read", self.monitors.get_monitor, monitor["id"])["tags"]
         return self._mine(monitor["tags"])
 
@@ -290,7 +281,7 @@ class Reconciler:
         monitor["tags"] = tags
 
     def _carry_out(self, change: Change, monitor_id, records: dict, look_first: bool):
-        key = record_key(change.kind)
+        key = change.kind.replace(" ", "-")  # the record of "downtime weekend" is "downtime-weekend"
         if change.action == "update" and change.kind == "dashboard":
             body = to_model(change.sent, Dashboard)
             self.call("dashboard", "update", self.dashboards.update_dashboard, change.object_id, body)
@@ -340,7 +331,7 @@ class Reconciler:
                     waited = f"{self.provisioner.host} after {UNLISTED_TRIES * POLL_SECONDS:g} s"
                     raise ProvisioningError(f"the monitor this run created is not in the monitor_tags listing of "
                                             f"{waited}. Re-run in a minute: the next run finds it.")  # fmt: skip
-                self.provisioner.sleep(POLL_SECONDS)
+                sleep(POLL_SECONDS)
                 continue
             if created and unlisted >= 0:
                 unlisted = -1  # the race is settled once, right after the create
@@ -356,10 +347,10 @@ class Reconciler:
             if owner != waited_for:
                 self.log(f"waiting: another apply ({owner}) is creating objects on monitor {monitor['id']}")
                 waited_for = owner
-            self.provisioner.sleep(POLL_SECONDS)
+            sleep(POLL_SECONDS)
 
     def _create_monitor(self):
-        sent = desired_payloads(self.assets, self.settings, None, self.now())["monitor"]
+        sent = desired_payloads(self.assets, self.settings, None)["monitor"]
         body = to_model({**sent, "tags": sorted([*sent["tags"], lock_tag(self.run)])}, Monitor)
         try:
             self.call("monitor", "create", self.monitors.create_monitor, body)

@@ -4,8 +4,6 @@ The hiring challenge's own numbers (warning 500, critical 800, ...) are not rule
 theirs. tests/test_committed_assets.py holds the committed JSON to the challenge.
 """
 
-from __future__ import annotations
-
 import copy
 import re
 from zoneinfo import ZoneInfo

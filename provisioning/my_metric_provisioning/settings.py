@@ -1,8 +1,6 @@
 """What a provisioning run is told, and how a Datadog call fails, kept free of the Datadog client so that the CLI
 can check its options before importing it (the client's import alone takes a large part of a second)."""
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -14,13 +12,9 @@ KNOWN_SITES = (
 
 
 class ProvisioningError(Exception):
-    """A Datadog call failed; the message names the host, the action and the cause. Never contains key material.
+    """A Datadog call failed; the message names the host, the action and the cause, never key material."""
 
-    `maybe_sent`: the request may have reached Datadog and been carried out (a 5xx, a timeout or a reset while
-    waiting for the answer), so a create must be looked up before it is sent again.
-    """
-
-    maybe_sent = False
+    maybe_sent = False  # it may have been carried out (a 5xx, timeout or reset): look a create up before resending
 
 
 @dataclass

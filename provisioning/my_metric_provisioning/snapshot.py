@@ -1,11 +1,7 @@
-"""The challenge's snapshot step as a command, and the dashboard's URL.
-
-The UI's way: the dashboard on the past 5 minutes, the my_metric graph's share menu, a snapshot that @-mentions
-you. The command's: a graph snapshot of the same query (v1 `GET /api/v1/graph/snapshot`), then an event whose text
-carries the @handle and the snapshot's link (v1 `POST /api/v1/events`): an @-mention in an event notifies it.
-"""
-
-from __future__ import annotations
+"""The challenge's snapshot step as a command, and the dashboard's URL. The UI's way: the dashboard on the past 5
+minutes, the my_metric graph's share menu, a snapshot that @-mentions you. The command's: a graph snapshot of the same
+query (v1 `GET /api/v1/graph/snapshot`), then an event carrying the @handle and the snapshot's link (v1 `POST
+/api/v1/events`): an @-mention in an event notifies it."""
 
 from datetime import UTC, timedelta
 

@@ -2,8 +2,6 @@
 or an object no oneOf variant fits "unparsed" without raising, so the JSON is walked beside the model types, every
 problem named at its JSON path; each value is judged by the client itself."""
 
-from __future__ import annotations
-
 import difflib
 import inspect
 

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from zoneinfo import ZoneInfo
 
+from my_metric_provisioning import provision
 from my_metric_provisioning.assets import Assets
 from my_metric_provisioning.provision import Provisioner, Settings
 from my_metric_provisioning.reconcile import Reconciler
@@ -34,7 +35,8 @@ def lifecycle(assets: Assets, org: dict, repeat: int, at) -> dict[str, tuple[Cou
             keys = {"api_key": secrets.token_hex(16), "app_key": secrets.token_hex(20)}
             settings = Settings("@bench@example.com", ZoneInfo("Europe/Paris"), api_url=fake.url, max_retries=0, **keys)
             provisioner = Provisioner(settings, log=lambda text: None)
-            reconciler = Reconciler(provisioner, copy.deepcopy(assets), now=lambda: at)
+            provision.current_time = lambda tz: at.astimezone(tz)  # apply's clock, the same as the server's
+            reconciler = Reconciler(provisioner, copy.deepcopy(assets))
             methods, actions = {}, (reconciler.apply, reconciler.plan, reconciler.apply, reconciler.destroy)
             for step, action in zip(STEPS, actions, strict=True):
                 before, started = len(fake.requests), time.perf_counter()

@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from my_metric_provisioning.provision import MANAGED_BY, Provisioner, downtime_marker
+from my_metric_provisioning import reconcile
+from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
 from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
 
 from .common import FAST, NOTIFY, apply, destroy, reported
@@ -67,14 +68,14 @@ OTHER_RUN = f"{RECORD_PREFIX}creating:otherrun-9999999999"
 
 
 def the_other_run_finishes(monkeypatch, monitor_of, then=lambda: None):
-    """While this run waits (Provisioner.sleep), the other run does `then` and removes its `creating` tag."""
+    """While this run waits (reconcile's sleep), the other run does `then` and removes its `creating` tag."""
 
-    def finish(self, seconds):
+    def finish(seconds):
         if OTHER_RUN in monitor_of()["tags"]:
             then()
             monitor_of()["tags"].remove(OTHER_RUN)
 
-    monkeypatch.setattr(Provisioner, "sleep", finish)
+    monkeypatch.setattr(reconcile, "sleep", finish)
 
 
 def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
@@ -134,7 +135,7 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
 def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, monkeypatch):
     # Datadog's monitor search may lag behind a create: apply waits, then stops instead of creating more.
     monkeypatch.setattr(fake, "_get_api_v1_monitor", lambda _, query, body: (200, [], {}))
-    monkeypatch.setattr(Provisioner, "sleep", lambda self, seconds: None)
+    monkeypatch.setattr(reconcile, "sleep", lambda seconds: None)
     code, out = apply(fake)
     assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out
     assert len(fake.monitors) == 1

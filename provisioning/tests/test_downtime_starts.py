@@ -177,16 +177,16 @@ def test_the_catch_up_window_runs_to_the_next_working_morning(now, window):
     assert downtimes.catch_up_window(now.replace(tzinfo=PARIS)) == local
 
 
-def provisioner(assets, fake, when):
+def provisioner(assets, fake):
     keys = {"api_key": secrets.token_hex(16), "app_key": secrets.token_hex(20)}
     config = Settings(notify=NOTIFY, timezone=PARIS, api_url=fake.url, max_retries=0, **keys)
-    return Reconciler(Provisioner(config, log=lambda text: None), assets, now=lambda: when)
+    return Reconciler(Provisioner(config, log=lambda text: None), assets)
 
 
 def run_at(assets, fake, clock, local):
     """Apply at `local` time in Paris: {kind: action} of the changes made."""
     clock.now = at("Europe/Paris", local)
-    return {change.kind: change.action for change in provisioner(assets, fake, clock.now).apply()}
+    return {change.kind: change.action for change in provisioner(assets, fake).apply()}
 
 
 def managed_downtimes(fake):
@@ -225,7 +225,7 @@ def test_a_catch_up_made_at_night_is_kept_that_night_canceled_in_the_morning(ass
 
     run_at(assets, fake, clock, NIGHT + timedelta(days=1))
     assert len(managed_downtimes(fake)) == 3
-    provisioner(assets, fake, clock.now).destroy()
+    provisioner(assets, fake).destroy()
     assert managed_downtimes(fake) == {}
 
 
