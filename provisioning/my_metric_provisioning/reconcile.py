@@ -1,8 +1,9 @@
 """`plan`, `apply` and `destroy`: one loop over the monitor, the dashboard and the downtimes (README: "What `apply`
-does"). Identity: the monitor tagged MANAGED_BY, found by the server-side `monitor_tags` filter whatever its name, records
-on itself the ids of the dashboard and downtimes apply made; each is used only while it carries its marker. Reading
-the org costs one monitor listing and one GET per other object, whatever the org holds. A create is never retried
-blindly: after an answer that may hide one (5xx, timeout, reset) the object is looked up by its marker and adopted.
+does"). Identity: the monitor tagged MANAGED_BY, found by the server-side `monitor_tags` filter whatever its name,
+records on itself the ids of the dashboard and downtimes apply made; each is used only while it carries its marker.
+Reading the org costs one monitor listing and one GET per other object, whatever the org holds. A create is never
+retried blindly: after an answer that may hide one (5xx, timeout, reset) the object is looked up by its marker and
+adopted.
 """
 
 import contextlib

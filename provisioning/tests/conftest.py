@@ -2,7 +2,7 @@ import copy
 import secrets
 
 import pytest
-from my_metric_provisioning import provision
+from my_metric_provisioning import provision, reconcile
 from my_metric_provisioning.assets import Assets
 
 from . import fake_datadog
@@ -56,5 +56,6 @@ def clock(monkeypatch):
         now = WORKING_HOURS
 
     monkeypatch.setattr(provision, "current_time", lambda tz: Clock.now.astimezone(tz))
+    monkeypatch.setattr(reconcile, "POLL_SECONDS", 0.01)  # no other run shares the in-process org: no need to wait
     monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
     return Clock
