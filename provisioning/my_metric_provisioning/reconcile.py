@@ -279,7 +279,6 @@ class Reconciler:
         self.call(
             "monitor", "update", self.monitors.update_monitor, monitor["id"], to_model(body, MonitorUpdateRequest)
         )
-        monitor["tags"] = tags
 
     def _carry_out(self, change: Change, monitor_id, records: dict, look_first: bool):
         key = change.kind.replace(" ", "-")  # the record of "downtime weekend" is "downtime-weekend"
@@ -287,7 +286,7 @@ class Reconciler:
             body = to_model(change.sent, Dashboard)
             self.call("dashboard", "update", self.dashboards.update_dashboard, change.object_id, body)
         elif change.action == "update":
-            update = {"data": {"type": "downtime", "id": change.object_id, **change.sent["data"]}}
+            update = {"data": {"id": change.object_id, **change.sent["data"]}}
             body = to_model(update, DowntimeUpdateRequest)
             self.call("downtime", "update", self.downtimes.update_downtime, change.object_id, body)
         elif change.action == "cancel":

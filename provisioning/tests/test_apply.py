@@ -94,6 +94,18 @@ def test_a_refused_lookup_after_a_lost_create_names_the_listing(fake, path, kind
     assert code == 3 and f"list the {kind}" in out and permission in out and "update the monitor" not in out
 
 
+@pytest.mark.parametrize("gone_meanwhile", [False, True])
+def test_the_first_apply_of_the_day_cancels_the_catch_up_downtime_of_the_night(fake, clock, gone_meanwhile):
+    clock.now = WEEKNIGHT
+    assert apply(fake)[0] == 0 and managed(fake) == (1, 1, 3)
+    if gone_meanwhile:  # canceled by hand between the reading and the cancel
+        fake.fail("DELETE", r"/api/v2/downtime/[\w-]+", 404, made=True)
+    clock.now = WEEKNIGHT + timedelta(hours=12)  # Thursday 11:30 in Paris
+    code, out = apply(fake)
+    assert code == 0 and reported(out)["downtime catch-up"][0] == "canceled", out
+    assert managed(fake) == (1, 1, 2) and not any("catch-up" in str(m["tags"]) for m in fake.monitors.values())
+
+
 def test_429_is_retried_and_apply_completes(fake):
     fake.fail("POST", "/api/v1/monitor", 429, headers={"X-RateLimit-Reset": "0"})
     code, out = apply(fake)
