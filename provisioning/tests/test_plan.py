@@ -115,6 +115,9 @@ def test_differences_look_only_at_what_is_sent():
     assert differences({"flag": True}, {"flag": 1}) == [Difference("$.flag", 1, True)]
     assert differences({"n": 800}, {"n": 800.0}) == []
     assert differences({"l": [1]}, {"l": [1, 2]}) == [Difference("$.l", [1, 2], [1])]
+    assert differences({"tags": ["a"]}, {"tags": ["b"]}) == [Difference("$.tags", ["b"], ["a"])]
+    assert differences({"tags": []}, {"tags": ["x"]}) == [Difference("$.tags", ["x"], [])]  # emptied on purpose
+    assert differences({"n": 1}, {"n": [1]}) == [Difference("$.n", [1], 1)]
     assert [describe(d) for d in differences({"x": {"y": "new"}}, {})] == ['$.x: (absent) -> {"y": "new"}']
     path, values = describe(Difference("$.q", {"b": 2, "a": 1}, "x" * 300)).split(": ", 1)
     live, sent = values.split(" -> ")
