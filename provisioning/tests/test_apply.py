@@ -106,6 +106,15 @@ def test_the_first_apply_of_the_day_cancels_the_catch_up_downtime_of_the_night(f
     assert managed(fake) == (1, 1, 2) and not any("catch-up" in str(m["tags"]) for m in fake.monitors.values())
 
 
+def test_a_run_that_fails_after_tagging_the_monitor_removes_its_creating_tag(fake):
+    assert apply(fake)[0] == 0
+    fake.downtimes.clear()
+    fake.fail("POST", "/api/v2/downtime", 403)
+    assert apply(fake)[0] == 3
+    [monitor] = fake.monitors.values()
+    assert not any(tag.startswith(f"{RECORD_PREFIX}creating:") for tag in monitor["tags"])  # the next run need not wait
+
+
 def test_429_is_retried_and_apply_completes(fake):
     fake.fail("POST", "/api/v1/monitor", 429, headers={"X-RateLimit-Reset": "0"})
     code, out = apply(fake)
