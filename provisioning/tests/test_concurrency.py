@@ -137,7 +137,7 @@ def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, 
     monkeypatch.setattr(fake, "_get_api_v1_monitor", lambda _, query, body: (200, [], {}))
     monkeypatch.setattr(reconcile, "sleep", lambda seconds: None)
     code, out = apply(fake)
-    assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out
+    assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out and fake.url.split("//")[1] in out
     assert len(fake.monitors) == 1
 
 
