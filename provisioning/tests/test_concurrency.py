@@ -133,12 +133,37 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
 
 
 def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, monkeypatch):
-    # Datadog's monitor search may lag behind a create: apply waits, then stops instead of creating more.
+    # Datadog's monitor search may lag behind a create: apply waits the time it names, then stops
     monkeypatch.setattr(fake, "_get_api_v1_monitor", lambda _, query, body: (200, [], {}))
-    monkeypatch.setattr(reconcile, "sleep", lambda seconds: None)
+    waits = []
+    monkeypatch.setattr(reconcile, "sleep", waits.append)
     code, out = apply(fake)
     assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out and fake.url.split("//")[1] in out
     assert len(fake.monitors) == 1
+    assert waits == [reconcile.POLL_SECONDS] * reconcile.UNLISTED_TRIES
+
+
+def test_a_created_monitor_the_listing_shows_at_its_last_poll_is_used(fake, monkeypatch):
+    listing, calls = fake._get_api_v1_monitor, iter(range(1, 100))
+
+    def lagging(_, query, body):  # the first call finds no monitor; then UNLISTED_TRIES polls miss the new one
+        return listing(_, query, body) if next(calls) > 1 + reconcile.UNLISTED_TRIES else (200, [], {})
+
+    monkeypatch.setattr(fake, "_get_api_v1_monitor", lagging)
+    monkeypatch.setattr(reconcile, "sleep", lambda seconds: None)
+    code, out = apply(fake)
+    assert code == 0, out
+    assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
+
+
+def test_a_copy_of_the_monitor_made_in_the_ui_is_left_alone(fake):
+    """A monitor cloned in the UI carries the marker too; apply keeps working on the older one and deletes nothing."""
+    assert apply(fake)[0] == 0
+    [(monitor_id, monitor)] = fake.monitors.items()
+    fake.monitors[monitor_id + 1000] = dict(monitor, id=monitor_id + 1000, name="my copy")
+    code, out = apply(fake)
+    assert code == 0, out
+    assert sorted(fake.monitors) == [monitor_id, monitor_id + 1000] and fake.count("DELETE", ".*") == 0
 
 
 def test_while_a_run_creates_objects_the_monitor_says_so(fake, monkeypatch):
