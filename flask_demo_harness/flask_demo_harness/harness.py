@@ -46,6 +46,7 @@ from flask_demo.serve import WSGI_APP, find_executable, gunicorn_command, unifie
 LOOPBACK = "127.0.0.1"
 SESSION_TOKEN_HEADER = "X-Datadog-Test-Session-Token"
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+TEST_AGENT_START_ATTEMPTS = 3
 
 # Every route of the app and the status it answers with when the database is reachable.
 # A path outside the app is included so the 404 resource shows up as well.
@@ -344,37 +345,46 @@ def apm_test_agent(
     ``snapshot_ci_mode`` makes a missing snapshot file an error instead of writing a new one;
     ``regex_placeholders`` maps placeholder names to the patterns they replace in snapshots.
     """
-    if port:
-        otlp_http_port, otlp_grpc_port = [other for other in free_ports(3) if other != port][:2]
-    else:
-        port, otlp_http_port, otlp_grpc_port = free_ports(3)
+    port_given = bool(port)
     log_file = Path(log_path) if log_path else _default_log_path("apm-test-agent")
-    snapshot_path = Path(snapshot_dir) if snapshot_dir else None
-    command = [
-        find_executable("ddapm-test-agent"),
-        f"--host={LOOPBACK}",
-        f"--port={port}",
-        f"--otlp-http-port={otlp_http_port}",
-        f"--otlp-grpc-port={otlp_grpc_port}",
-        f"--snapshot-ci-mode={1 if snapshot_ci_mode else 0}",
-        f"--snapshot-regex-placeholders={','.join(f'{k}:{v}' for k, v in regex_placeholders.items())}",
-        "--log-level=WARNING",
-    ]
-    if snapshot_path is not None:
-        command.append(f"--snapshot-dir={snapshot_path}")
     agent_env = _test_agent_environment()
     # The flags of the same names cannot parse a list (their argparse type is broken); the variables can.
     agent_env["SNAPSHOT_IGNORED_ATTRS"] = ",".join(SNAPSHOT_IGNORED_ATTRS)
     agent_env["SNAPSHOT_REMOVED_ATTRS"] = ",".join(SNAPSHOT_REMOVED_ATTRS)
-    with _child_process(command, env=agent_env, log_path=log_file) as process:
-        _wait_for_port_or_explain(port, startup_timeout, process, "ddapm-test-agent", log_file)
-        agent = ApmTestAgent(port, otlp_http_port, process)
-        deadline = time.monotonic() + startup_timeout
-        while http_get(f"{agent.url}/info").status != 200:
-            if time.monotonic() > deadline:
-                raise HarnessError("ddapm-test-agent /info never answered 200")
-            time.sleep(0.1)
-        yield agent
+    for attempt in range(1, TEST_AGENT_START_ATTEMPTS + 1):
+        if port_given:
+            otlp_http_port, otlp_grpc_port = [other for other in free_ports(3) if other != port][:2]
+        else:
+            port, otlp_http_port, otlp_grpc_port = free_ports(3)
+        command = [
+            find_executable("ddapm-test-agent"),
+            f"--host={LOOPBACK}",
+            f"--port={port}",
+            f"--otlp-http-port={otlp_http_port}",
+            f"--otlp-grpc-port={otlp_grpc_port}",
+            f"--snapshot-ci-mode={1 if snapshot_ci_mode else 0}",
+            f"--snapshot-regex-placeholders={','.join(f'{k}:{v}' for k, v in regex_placeholders.items())}",
+            "--log-level=WARNING",
+        ]
+        if snapshot_dir:
+            command.append(f"--snapshot-dir={Path(snapshot_dir)}")
+        with _child_process(command, env=agent_env, log_path=log_file) as process:
+            try:
+                _wait_for_port_or_explain(port, startup_timeout, process, "ddapm-test-agent", log_file)
+            except HarnessError:
+                # The ports were free when picked; another process may have bound one since, and the test agent
+                # exits when it cannot bind. Fresh ports then, a few times.
+                if process.poll() is None or attempt == TEST_AGENT_START_ATTEMPTS:
+                    raise
+                continue
+            agent = ApmTestAgent(port, otlp_http_port, process)
+            deadline = time.monotonic() + startup_timeout
+            while http_get(f"{agent.url}/info").status != 200:
+                if time.monotonic() > deadline:
+                    raise HarnessError("ddapm-test-agent /info never answered 200")
+                time.sleep(0.1)
+            yield agent
+            return
 
 
 @dataclass

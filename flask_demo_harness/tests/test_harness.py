@@ -1,6 +1,7 @@
 """The harness against the real test agent and app: traffic, traces, and that children end with their owner."""
 
 import signal
+import socket
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ from flask_demo_harness import (
     accepts_connections,
     apm_test_agent,
     entry_spans,
+    harness,
     root_span,
     send_traffic,
     spans_by_service_and_resource,
@@ -70,6 +72,25 @@ def test_traced_traffic_without_traces_names_the_apps_log(tmp_path):
 
     assert isinstance(missing.value, HarnessError)
     assert str(missing.value) == f"expected 1 traces, got 0 after 1s; the tracer log is in {tmp_path / 'app.log'}"
+
+
+def test_a_port_taken_after_it_was_picked_is_replaced_and_the_test_agent_starts(tmp_path, monkeypatch):
+    # free_ports' ports were free a moment ago; another process may bind one before the test agent does
+    with socket.socket() as other_process:
+        other_process.bind(("127.0.0.1", 0))
+        other_process.listen()
+        taken = other_process.getsockname()[1]
+        picks = []
+
+        def taken_at_first_pick(count):  # the OTLP gRPC port, the last one picked
+            picks.append(count)
+            return [*free_ports(count - 1), taken] if len(picks) == 1 else free_ports(count)
+
+        monkeypatch.setattr(harness, "free_ports", taken_at_first_pick)
+        with apm_test_agent(log_path=tmp_path / "agent.log") as agent:
+            assert agent.process.poll() is None and taken not in (agent.port, agent.otlp_http_port)
+            assert accepts_connections(agent.port)
+    assert len(picks) == 2
 
 
 def test_leaving_the_block_stops_the_children_and_frees_their_ports(tmp_path):
