@@ -1,8 +1,9 @@
 import copy
+import json
 import secrets
 
 import pytest
-from my_metric_provisioning import provision, reconcile
+from my_metric_provisioning import provision, reconcile, rules
 from my_metric_provisioning.assets import Assets
 
 from . import fake_datadog
@@ -59,3 +60,23 @@ def clock(monkeypatch):
     monkeypatch.setattr(reconcile, "POLL_SECONDS", 0.01)  # no other run shares the in-process org: no need to wait
     monkeypatch.setattr(fake_datadog, "utc_now", lambda: Clock.now)
     return Clock
+
+
+@pytest.fixture(scope="session")
+def findings_by_input():
+    return {}
+
+
+@pytest.fixture(autouse=True)
+def validation_once_per_input(monkeypatch, findings_by_input):
+    """Each in-process run validates the assets it sends, mostly the same ones: the second time, the findings of
+    the first (validation is most of a run's time). This session's results only: under mutation, the mutant's."""
+    validate_all = rules.validate_all
+
+    def once(assets, tz, year):
+        key = (json.dumps([assets.dashboard, assets.monitor, assets.downtimes]), assets.integration_dir, tz, year)
+        if key not in findings_by_input:
+            findings_by_input[key] = validate_all(assets, tz, year)
+        return list(findings_by_input[key])
+
+    monkeypatch.setattr(rules, "validate_all", once)
