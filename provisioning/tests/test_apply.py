@@ -106,6 +106,19 @@ def test_the_first_apply_of_the_day_cancels_the_catch_up_downtime_of_the_night(f
     assert managed(fake) == (1, 1, 2) and not any("catch-up" in str(m["tags"]) for m in fake.monitors.values())
 
 
+def test_a_refused_cancel_of_the_catch_up_downtime_names_it_and_the_permission(fake, fake_keys, clock):
+    clock.now = WEEKNIGHT
+    assert apply(fake)[0] == 0
+    fake.fail("DELETE", r"/api/v2/downtime/[\w-]+", 403, times=3)
+    clock.now = WEEKNIGHT + timedelta(hours=12)
+    code, out = apply(fake)
+    assert code == 3 and all(text in out for text in ["403", "cancel the downtime", "monitors_downtime", fake.url]), out
+    assert_no_key(out, fake_keys)
+    assert managed(fake) == (1, 1, 3)
+    fake.failures.clear()
+    assert apply(fake)[0] == 0 and managed(fake) == (1, 1, 2)  # still recorded: the next run cancels it
+
+
 def test_a_run_that_fails_after_tagging_the_monitor_removes_its_creating_tag(fake):
     assert apply(fake)[0] == 0
     fake.downtimes.clear()
