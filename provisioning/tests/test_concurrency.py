@@ -85,8 +85,7 @@ def test_a_run_waits_while_another_is_creating_objects(fake, monkeypatch):
     monitor["tags"].append(OTHER_RUN)
     the_other_run_finishes(monkeypatch, lambda: monitor)
     code, out = apply(fake)
-    assert code == 0, out
-    assert "otherrun" in out and len(fake.dashboards) == 1
+    assert code == 0 and "otherrun" in out and len(fake.dashboards) == 1, out
 
 
 def test_of_two_runs_that_tag_the_monitor_at_once_only_the_last_creates(fake, monkeypatch):
@@ -127,8 +126,7 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
     the_other_run_finishes(monkeypatch, lambda: fake.monitors[min(fake.monitors)])
     fake.fail("DELETE", r"/api/v1/monitor/\d+", 404, made=True)  # the other run deleted ours too, just before
     code, out = apply(fake)
-    assert code == 0, out
-    assert list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out
+    assert code == 0 and list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out, out
     assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
 
 
