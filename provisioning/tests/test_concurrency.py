@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from my_metric_provisioning import reconcile
 from my_metric_provisioning.provision import MANAGED_BY, downtime_marker
-from my_metric_provisioning.reconcile import RECORD_PREFIX, records_of
+from my_metric_provisioning.reconcile import RECORD_PREFIX, Reconciler, records_of
 
 from .common import FAST, NOTIFY, apply, destroy, reported
 from .fake_datadog import FakeDatadog
@@ -110,10 +110,9 @@ def test_of_two_runs_that_tag_the_monitor_at_once_only_the_last_creates(fake, mo
     assert fake.count("POST", "/api/v1/dashboard") == 1 and list(fake.dashboards) == [dashboard_id]  # the first apply's
 
 
-def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, monkeypatch):
+@pytest.mark.parametrize("delete_answer", [404, 403])
+def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, monkeypatch, delete_answer):
     """Deterministic form of the race: another run's monitor (lower id, creating) appears just before ours."""
-    from my_metric_provisioning.reconcile import Reconciler
-
     create = Reconciler._create_monitor
 
     def another_run_first(self):
@@ -124,8 +123,11 @@ def test_a_monitor_made_at_the_same_moment_by_another_run_wins_when_older(fake, 
 
     monkeypatch.setattr(Reconciler, "_create_monitor", another_run_first)
     the_other_run_finishes(monkeypatch, lambda: fake.monitors[min(fake.monitors)])
-    fake.fail("DELETE", r"/api/v1/monitor/\d+", 404, made=True)  # the other run deleted ours too, just before
+    fake.fail("DELETE", r"/api/v1/monitor/\d+", delete_answer, made=delete_answer == 404)  # 404: deleted just before
     code, out = apply(fake)
+    if delete_answer == 403:  # refused: the failure names the call, the permission and the host
+        assert code == 3 and all(t in out for t in ["delete the monitor", "monitors_write", fake.url]), out
+        return
     assert code == 0 and list(fake.monitors) == [min(fake.monitors)] and "otherrun" in out, out
     assert ours(fake) == (1, 1, {"weeknights": 1, "weekend": 1, "catch-up": 0})
 
@@ -138,7 +140,7 @@ def test_a_created_monitor_the_listing_does_not_show_is_not_created_again(fake, 
     code, out = apply(fake)
     assert code == 3 and "re-run" in out.lower() and "monitor_tags" in out and fake.url.split("//")[1] in out
     assert len(fake.monitors) == 1
-    assert waits == [reconcile.POLL_SECONDS] * reconcile.UNLISTED_TRIES
+    assert waits == [reconcile.POLL_SECONDS] * reconcile.UNLISTED_TRIES and f"{sum(waits):g} s" in out  # as it says
 
 
 def test_a_created_monitor_the_listing_shows_at_its_last_poll_is_used(fake, monkeypatch):
