@@ -108,10 +108,6 @@ class FakeDatadog(LocalServer):
     def active_downtimes(self):
         return [d for d in self.downtimes.values() if d["attributes"]["status"] not in ("canceled", "ended")]
 
-    def recurring_downtimes(self):
-        """Active downtimes with recurrences: without the one-time catch-up apply makes at night or on weekends."""
-        return [d for d in self.active_downtimes() if (d["attributes"].get("schedule") or {}).get("recurrences")]
-
     def count(self, method, path_pattern):
         return sum(1 for m, p in self.requests if m == method and re.fullmatch(path_pattern, p))
 

@@ -58,8 +58,7 @@ def test_a_monitor_renamed_in_the_ui_is_updated_not_duplicated(fake):
 def test_a_create_answered_504_after_it_was_made_is_adopted(fake, path, objects):
     fake.fail("POST", path, 504, made=True)
     code, out = apply(fake)
-    assert code == 0, out
-    assert fake.count("POST", path) == objects  # the one answered 504 was not sent again
+    assert code == 0 and fake.count("POST", path) == objects, out  # the one answered 504 was not sent again
     if path != "/api/v1/monitor":
         assert "adopted" in {action for action, _ in reported(out).values()}
     assert managed(fake) == (1, 1, 2)
@@ -130,8 +129,7 @@ def test_a_run_that_fails_after_tagging_the_monitor_removes_its_creating_tag(fak
 def test_429_is_retried_and_apply_completes(fake):
     fake.fail("POST", "/api/v1/monitor", 429, headers={"X-RateLimit-Reset": "0"})
     code, out = apply(fake)
-    assert code == 0, out
-    assert fake.count("POST", "/api/v1/monitor") == 2 and len(fake.monitors) == 1
+    assert code == 0 and fake.count("POST", "/api/v1/monitor") == 2 and len(fake.monitors) == 1, out
 
 
 EDITS = {  # what changes in the org between a first apply and the one that is refused
@@ -167,8 +165,7 @@ def test_a_refused_call_names_the_status_the_call_the_host_and_what_to_check(
         EDITS[edit](fake)
     fake.fail(method, path, status, times=3)
     code, out = apply(fake)
-    assert code == 3, out
-    assert all(text in out for text in named) and fake.url in out, out
+    assert code == 3 and all(text in out for text in named) and fake.url in out, out
     assert_no_key(out, fake_keys)
 
 

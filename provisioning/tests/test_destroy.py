@@ -2,6 +2,7 @@
 else; a refused call names the object and the action, and leaves the monitor so that a re-run finds the rest."""
 
 import pytest
+from my_metric_provisioning.provision import MANAGED_BY
 
 from .common import FAST, WEEKNIGHT, apply, assert_no_key, cli, destroy, integration_copy, managed, reported
 
@@ -33,8 +34,7 @@ def test_destroy_reads_no_asset_so_never_refuses_because_the_files_changed(fake,
     changed = integration_copy(tmp_path)
     (changed / "assets" / "monitors" / "my_metric_high.json").write_text("{ not json")
     code, out = cli("--assets-dir", str(changed), "destroy", "--api-url", fake.url, *FAST)
-    assert code == 0, out
-    assert managed(fake) == (0, 0, 0)
+    assert code == 0 and managed(fake) == (0, 0, 0), out
 
 
 def test_a_recorded_downtime_moved_to_another_monitor_is_left_alone(fake):
@@ -42,8 +42,7 @@ def test_a_recorded_downtime_moved_to_another_monitor_is_left_alone(fake):
     moved_id, moved = next(iter(fake.downtimes.items()))
     moved["attributes"]["monitor_identifier"] = {"monitor_id": 999}
     code, out = destroy(fake)
-    assert code == 0, out
-    assert [d["id"] for d in fake.active_downtimes()] == [moved_id]
+    assert code == 0 and [d["id"] for d in fake.active_downtimes()] == [moved_id], out
 
 
 @pytest.mark.parametrize(
@@ -58,8 +57,7 @@ def test_a_refused_destroy_call_names_the_action_and_the_object(fake, path, doin
     assert apply(fake)[0] == 0
     fake.fail("DELETE", path, 403)
     code, out = destroy(fake)
-    assert code == 3, out
-    assert "403" in out and doing in out and permission in out and fake.url in out
+    assert code == 3 and "403" in out and doing in out and permission in out and fake.url in out, out
     assert len(fake.monitors) == 1  # it holds the records: a re-run after the fix finds the rest through it
     assert destroy(fake)[0] == 0 and fake.monitors == {} and fake.dashboards == {}
 
@@ -77,3 +75,10 @@ def test_an_object_deleted_meanwhile_is_not_an_error(fake, path):
     fake.fail("DELETE", path, 404, made=True)  # gone by the time the delete arrives, as if deleted meanwhile
     code, out = destroy(fake)
     assert code == 0 and managed(fake) == (0, 0, 0), out
+
+
+def test_destroy_deletes_every_marked_monitor_also_past_the_first_page_of_the_listing(fake):
+    assert apply(fake)[0] == 0
+    [monitor] = fake.monitors.values()
+    fake.monitors.update({i: dict(monitor, id=i, tags=[MANAGED_BY]) for i in range(10**6, 10**6 + 150)})  # copies
+    assert destroy(fake)[0] == 0 and fake.monitors == {}
